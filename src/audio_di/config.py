@@ -1,0 +1,38 @@
+"""Cross-checks of a study config that a JSON schema cannot express."""
+
+from __future__ import annotations
+
+EMBEDDED_KINDS = ("embedded_diffusion", "embedded_ar")
+
+
+def check_study(config: dict) -> None:
+    """Raise ValueError naming the key when parts of the config refer to each other wrongly."""
+    corpora = config["corpora"]
+    for name, split in config["splits"].items():
+        if name not in corpora:
+            raise ValueError(f"splits.{name}: no corpus of that name under corpora")
+        artists = corpora[name]["artists"]
+        unknown = sorted(set(split["members"]) - set(artists))
+        if unknown:
+            raise ValueError(f"splits.{name}.members: {unknown} are not in corpora.{name}.artists")
+    for name, corpus in corpora.items():
+        if name not in config["splits"]:
+            raise ValueError(f"corpora.{name}: no splits.{name} entry says who is a member")
+        both = sorted(set(corpus["artists"]) & set(corpus.get("filler_artists", [])))
+        if both:
+            raise ValueError(f"corpora.{name}: {both} are both evaluated and filler artists")
+    for name, model in config["models"].items():
+        if model["corpus"] not in corpora:
+            raise ValueError(f"models.{name}.corpus: unknown corpus {model['corpus']!r}")
+        if model["kind"] not in EMBEDDED_KINDS:
+            continue
+        regime = config["regimes"].get(model["regime"])
+        if regime is None:
+            raise ValueError(
+                f"models.{name}.regime: {model['regime']!r} is not one of "
+                f"{sorted(config['regimes'])}"
+            )
+        if model["kind"] not in regime["epochs"]:
+            raise ValueError(
+                f"regimes.{model['regime']}.epochs: no entry for {model['kind']} (model {name})"
+            )

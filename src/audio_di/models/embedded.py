@@ -1,0 +1,393 @@
+"""Small models the workflow trains itself, conditioned on the artist label.
+
+Both kinds share a log-mel front end, artist conditioning (the last class is the null
+condition), a training loop with classifier-free condition dropout, and saving/loading:
+`config.json` (everything needed to rebuild the modules) plus `model.safetensors`
+(weights, the front end's normalisation statistics and, for the AR model, the codebook).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from abc import abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from diffusers import DDPMScheduler, UNet2DModel
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from audio_di.audio import log_mel
+from audio_di.models.base import Adapter, AutoregressiveAdapter, DiffusionAdapter
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+LOSS_FILE = "loss.csv"
+FRONTEND_KEYS = ("n_fft", "hop_length", "n_mels", "frames")
+TRAINING_KEYS = ("learning_rate", "batch_size", "cond_dropout")
+# log_mel's floor, i.e. silence: what short clips are padded with.
+SILENCE = math.log(1e-5)
+# Clips per chunk when turning a whole training set into mels or codes.
+CHUNK = 64
+
+
+class MelFrontend(torch.nn.Module):
+    """Log-mel of exactly `frames` frames, normalised per mel bin with training-set statistics."""
+
+    def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, frames: int):
+        super().__init__()
+        self.sample_rate, self.n_fft, self.hop_length = sample_rate, n_fft, hop_length
+        self.n_mels, self.frames = n_mels, frames
+        self.register_buffer("mean", torch.zeros(n_mels))
+        self.register_buffer("std", torch.ones(n_mels))
+
+    def log_mel(self, audio: torch.Tensor) -> torch.Tensor:
+        """(batch, channels, samples) -> (batch, n_mels, frames), channels averaged to mono."""
+        mel = log_mel(audio.mean(dim=1), self.sample_rate, self.n_fft, self.hop_length, self.n_mels)
+        mel = mel[..., : self.frames]
+        return F.pad(mel, (0, self.frames - mel.shape[-1]), value=SILENCE)
+
+    def normalise(self, mel: torch.Tensor) -> torch.Tensor:
+        return (mel - self.mean[:, None]) / self.std[:, None]
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.normalise(self.log_mel(audio))
+
+    def fit(self, mel: torch.Tensor) -> None:
+        """Per-bin statistics over all frames of the training log-mels (clips, n_mels, frames)."""
+        per_bin = mel.transpose(0, 1).reshape(self.n_mels, -1)
+        self.mean.copy_(per_bin.mean(dim=1))
+        # The floor keeps a constant bin (e.g. above a band limit) from blowing up.
+        self.std.copy_(per_bin.std(dim=1).clamp(min=1e-2))
+
+
+class FrameCodebook(torch.nn.Module):
+    """Discrete tokenizer: each normalised mel frame -> index of its nearest k-means centre."""
+
+    def __init__(self, size: int, dim: int):
+        super().__init__()
+        self.register_buffer("centres", torch.zeros(size, dim))
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """(batch, n_mels, frames) -> codes (batch, 1, frames)."""
+        frames = mel.transpose(1, 2).reshape(-1, mel.shape[1])
+        return _nearest(frames, self.centres).view(mel.shape[0], 1, mel.shape[2])
+
+    def fit(self, frames: torch.Tensor, generator: torch.Generator, iterations: int = 25) -> None:
+        """Lloyd's k-means on (points, dim) from seeded random starts; empty clusters restart."""
+        size = len(self.centres)
+        if len(frames) < size:
+            raise ValueError(f"codebook_size {size} exceeds the {len(frames)} training frames")
+        centres = frames[torch.randperm(len(frames), generator=generator)[:size]]
+        for _ in range(iterations):
+            assign = _nearest(frames, centres)
+            counts = torch.bincount(assign, minlength=size)
+            sums = torch.zeros_like(centres).index_add_(0, assign, frames)
+            centres = sums / counts.clamp(min=1)[:, None]
+            empty = counts == 0
+            pick = torch.randint(len(frames), (int(empty.sum()),), generator=generator)
+            centres[empty] = frames[pick]
+        self.centres.copy_(centres)
+
+
+def _nearest(points: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    return torch.cat([torch.cdist(chunk, centres).argmin(dim=1) for chunk in points.split(16384)])
+
+
+def _audio_chunks(audio: np.ndarray, device: torch.device) -> Iterator[torch.Tensor]:
+    for start in range(0, len(audio), CHUNK):
+        chunk = np.ascontiguousarray(audio[start : start + CHUNK], dtype=np.float32)
+        yield torch.from_numpy(chunk)[:, None].to(device)
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+class EmbeddedModel(Adapter):
+    """What both embedded kinds share. Subclasses build their modules and define the loss."""
+
+    kind: ClassVar[str]
+    params: ClassVar[tuple[str, ...]]
+
+    def __init__(self, config: dict[str, Any], device: str | torch.device = "cpu"):
+        self.config = config
+        self.artists = [str(a) for a in config["artists"]]
+        self.sample_rate = int(config["sample_rate"])
+        self.device = torch.device(device)
+        frontend = MelFrontend(self.sample_rate, **config["frontend"])
+        self.parts = torch.nn.ModuleDict({"frontend": frontend, **self._build(config)})
+        self.parts.to(self.device).eval()
+
+    # -- what each kind defines ------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def _library_configs(cls, config: dict[str, Any]) -> dict[str, dict]:
+        """Full diffusers/transformers configs for a fresh model, saved so loading rebuilds it."""
+
+    @abstractmethod
+    def _build(self, config: dict[str, Any]) -> dict[str, torch.nn.Module]:
+        """Modules besides the front end, from `config` including `_library_configs`."""
+
+    @abstractmethod
+    def _training_inputs(self, mel: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Normalised training mels (clips, n_mels, frames) -> what `_loss` takes, per clip."""
+
+    @abstractmethod
+    def _loss(
+        self, inputs: torch.Tensor, cond: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Mean training loss of a batch of `_training_inputs` under class labels `cond`."""
+
+    # -- conditioning ----------------------------------------------------------------------
+
+    @property
+    def null_class(self) -> int:
+        return len(self.artists)
+
+    def condition(self, meta: pd.DataFrame) -> torch.Tensor:
+        """Artist class index per clip; a missing artist (None/NaN) asks for the null class.
+
+        An artist the model was not trained on is an error: callers who want such clips
+        scored unconditionally say so by leaving their artist empty.
+        """
+        index = {artist: i for i, artist in enumerate(self.artists)}
+        labels = [None if pd.isna(a) else str(a) for a in meta["artist"]]
+        unknown = sorted({a for a in labels if a is not None} - index.keys())
+        if unknown:
+            raise ValueError(
+                f"artist(s) {unknown} unknown to this {self.kind} model, which knows "
+                f"{self.artists}; leave a clip's artist empty to score it unconditionally"
+            )
+        classes = [self.null_class if a is None else index[a] for a in labels]
+        return torch.tensor(classes, dtype=torch.long, device=self.device)
+
+    def null_condition(self, batch_size: int) -> torch.Tensor:
+        return torch.full((batch_size,), self.null_class, dtype=torch.long, device=self.device)
+
+    # -- training, saving, loading ---------------------------------------------------------
+
+    @classmethod
+    def train(
+        cls,
+        audio: np.ndarray,
+        meta: pd.DataFrame,
+        config: dict[str, Any],
+        epochs: int,
+        seed: int,
+        out_dir: Path,
+        device: str = "cpu",
+    ) -> pd.DataFrame:
+        """Fit on clips (N, samples) and manifest rows; save into out_dir; return the loss log."""
+        required = (*cls.params, *TRAINING_KEYS, "frontend", "sample_rate")
+        missing = [k for k in required if k not in config]
+        missing += [f"frontend.{k}" for k in FRONTEND_KEYS if k not in config.get("frontend", {})]
+        if missing:
+            raise ValueError(f"{cls.kind} config lacks {missing}")
+        if len(audio) != len(meta):
+            raise ValueError(f"{len(audio)} clips but {len(meta)} manifest rows")
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        # The label set may name artists without training clips (config["artists"]), as a
+        # text encoder knows names it never saw paired with audio.
+        artists = sorted(set(config.get("artists", [])) | set(meta["artist"].dropna().astype(str)))
+        config = {**config, "kind": cls.kind, "artists": artists}
+        config.update(cls._library_configs(config))
+        model = cls(config, device)
+
+        frontend = model.parts["frontend"]
+        with torch.no_grad():
+            mel = torch.cat([frontend.log_mel(x) for x in _audio_chunks(audio, model.device)])
+            frontend.fit(mel)
+            inputs = model._training_inputs(frontend.normalise(mel).cpu(), generator)
+        losses = model._fit(inputs, model.condition(meta).cpu(), epochs, generator)
+
+        log = pd.DataFrame({"epoch": range(1, epochs + 1), "loss": losses})
+        model.save(Path(out_dir), log)
+        return log
+
+    def _fit(
+        self, inputs: torch.Tensor, labels: torch.Tensor, epochs: int, generator: torch.Generator
+    ) -> list[float]:
+        """AdamW over shuffled batches; each label becomes the null class w.p. cond_dropout."""
+        net = self.parts["net"].train()
+        optimiser = torch.optim.AdamW(
+            net.parameters(), lr=float(self.config["learning_rate"]), foreach=True
+        )
+        batch_size, dropout = int(self.config["batch_size"]), float(self.config["cond_dropout"])
+        steps = math.ceil(len(inputs) / batch_size)
+        losses = []
+        with tqdm(total=epochs * steps, desc=f"train {self.kind}", file=sys.stderr) as bar:
+            for epoch in range(1, epochs + 1):
+                total, seen = 0.0, 0
+                for batch in torch.randperm(len(inputs), generator=generator).split(batch_size):
+                    cond = labels[batch].clone()
+                    cond[torch.rand(len(batch), generator=generator) < dropout] = self.null_class
+                    loss = self._loss(
+                        inputs[batch].to(self.device), cond.to(self.device), generator
+                    )
+                    optimiser.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimiser.step()
+                    total, seen = total + loss.item() * len(batch), seen + len(batch)
+                    bar.update()
+                    bar.set_postfix(epoch=epoch, loss=f"{total / seen:.4f}")
+                losses.append(total / seen)
+        net.eval()
+        return losses
+
+    def save(self, out_dir: Path, loss_log: pd.DataFrame) -> None:
+        """Weights first, config last: a folder whose config.json exists holds a whole model."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / CONFIG_FILE).unlink(missing_ok=True)
+        # Clones, because safetensors refuses tensors that share memory (tied embeddings).
+        tensors = {k: v.detach().cpu().clone() for k, v in self.parts.state_dict().items()}
+        _atomic_write(out_dir / WEIGHTS_FILE, lambda p: save_file(tensors, str(p)))
+        _atomic_write(out_dir / LOSS_FILE, lambda p: loss_log.to_csv(p, index=False))
+        text = json.dumps(self.config, indent=2)
+        _atomic_write(out_dir / CONFIG_FILE, lambda p: p.write_text(text))
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | torch.device = "cpu") -> Self:
+        folder = Path(folder)
+        missing = [n for n in (CONFIG_FILE, WEIGHTS_FILE) if not (folder / n).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"no trained {cls.kind} model in {folder}: expected {CONFIG_FILE} and "
+                f"{WEIGHTS_FILE}, missing {missing}"
+            )
+        config = json.loads((folder / CONFIG_FILE).read_text())
+        if config.get("kind") != cls.kind:
+            raise ValueError(f"{folder} holds a {config.get('kind')!r} model, not {cls.kind!r}")
+        model = cls(config, device)
+        model.parts.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        return model
+
+
+class EmbeddedDiffusion(EmbeddedModel, DiffusionAdapter):
+    """Class-conditioned convolutional UNet denoising the normalised log-mel image."""
+
+    kind = "embedded_diffusion"
+    params = ("block_out_channels", "layers_per_block", "prediction_type")
+
+    @classmethod
+    def _library_configs(cls, config):
+        channels = list(config["block_out_channels"])
+        shape = (config["frontend"]["n_mels"], config["frontend"]["frames"])
+        factor = 2 ** (len(channels) - 1)
+        if any(size % factor for size in shape):
+            raise ValueError(f"n_mels, frames {shape} must be divisible by {factor} for {channels}")
+        # No attention blocks: they buy little at this size and cost CPU time.
+        net = UNet2DModel(
+            sample_size=shape,
+            in_channels=1,
+            out_channels=1,
+            block_out_channels=channels,
+            layers_per_block=int(config["layers_per_block"]),
+            down_block_types=["DownBlock2D"] * len(channels),
+            up_block_types=["UpBlock2D"] * len(channels),
+            add_attention=False,
+            norm_num_groups=math.gcd(8, *channels),
+            num_class_embeds=len(config["artists"]) + 1,
+        )
+        scheduler = DDPMScheduler(
+            num_train_timesteps=1000,
+            beta_schedule="linear",
+            prediction_type=config["prediction_type"],
+        )
+        return {"net": dict(net.config), "scheduler": dict(scheduler.config)}
+
+    def _build(self, config):
+        self.scheduler = DDPMScheduler.from_config(config["scheduler"])
+        self.prediction_type = self.scheduler.config.prediction_type
+        self.alphas_cumprod = self.scheduler.alphas_cumprod.clone()
+        return {"net": UNet2DModel.from_config(config["net"])}
+
+    def encode(self, audio: torch.Tensor) -> torch.Tensor:
+        """(batch, channels, samples) -> normalised log-mel (batch, 1, n_mels, frames)."""
+        return self.parts["frontend"](audio)[:, None]
+
+    def predict(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.parts["net"](x_t, t, class_labels=cond).sample
+
+    def _training_inputs(self, mel, generator):
+        return mel[:, None]
+
+    def _loss(self, x0, cond, generator):
+        noise = torch.randn(x0.shape, generator=generator).to(self.device)
+        t = torch.randint(self.num_train_timesteps, (len(x0),), generator=generator)
+        t = t.to(self.device)
+        x_t = self.scheduler.add_noise(x0, noise, t)
+        if self.prediction_type == "epsilon":
+            target = noise
+        else:
+            target = self.scheduler.get_velocity(x0, noise, t)
+        return F.mse_loss(self.predict(x_t, t, cond), target)
+
+
+class EmbeddedAR(EmbeddedModel, AutoregressiveAdapter):
+    """GPT-2 over one k-means code per mel frame, after a one-token artist (or null) prefix.
+
+    Token ids: audio codes 0 .. codebook_size-1, then one per artist, then the null token.
+    """
+
+    kind = "embedded_ar"
+    params = ("codebook_size", "n_layer", "n_head", "n_embd")
+
+    @classmethod
+    def _library_configs(cls, config):
+        net = GPT2Config(
+            vocab_size=int(config["codebook_size"]) + len(config["artists"]) + 1,
+            n_positions=int(config["frontend"]["frames"]),
+            n_embd=int(config["n_embd"]),
+            n_layer=int(config["n_layer"]),
+            n_head=int(config["n_head"]),
+            # No dropout: these models are meant to be able to memorise.
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            bos_token_id=None,
+            eos_token_id=None,
+        )
+        return {"net": net.to_dict()}
+
+    def _build(self, config):
+        self.vocab_size = int(config["codebook_size"])
+        tokenizer = FrameCodebook(self.vocab_size, int(config["frontend"]["n_mels"]))
+        return {"tokenizer": tokenizer, "net": GPT2LMHeadModel(GPT2Config.from_dict(config["net"]))}
+
+    def tokenize(self, audio: torch.Tensor) -> torch.Tensor:
+        """(batch, channels, samples) -> codes (batch, 1, frames), int64."""
+        return self.parts["tokenizer"](self.parts["frontend"](audio))
+
+    def logits(self, codes: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Log-softmax over the audio codes (batch, 1, frames, codebook_size).
+
+        Position s sees the condition token and codes[..., :s], so the prefix predicts code 0.
+        """
+        prefix = (cond + self.vocab_size)[:, None]
+        ids = torch.cat([prefix, codes[:, 0, :-1]], dim=1)
+        out = self.parts["net"](input_ids=ids).logits[..., : self.vocab_size]
+        return out.log_softmax(dim=-1)[:, None]
+
+    def _training_inputs(self, mel, generator):
+        frames = mel.transpose(1, 2).reshape(-1, mel.shape[1])
+        tokenizer = self.parts["tokenizer"]
+        tokenizer.fit(frames, generator)
+        return torch.cat([tokenizer(chunk.to(self.device)).cpu() for chunk in mel.split(CHUNK)])
+
+    def _loss(self, codes, cond, generator):
+        log_probs = self.logits(codes, cond)
+        return -log_probs.gather(-1, codes[..., None]).mean()

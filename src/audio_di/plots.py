@@ -1,0 +1,80 @@
+"""Figures of the study (seaborn on a non-interactive backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # Fixed metadata keeps the PNG bytes reproducible.
+    fig.savefig(path, dpi=120, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+
+
+def roc_figure(roc: pd.DataFrame, metrics: pd.DataFrame, path: str | Path, top: int = 4) -> None:
+    """Log-log ROC curves per model for its `top` features by AUC; low FPR is what matters."""
+    models = list(dict.fromkeys(roc["model"]))
+    cols = min(2, len(models))
+    rows = int(np.ceil(len(models) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False)
+    floor = 1e-3
+    for ax, model in zip(axes.flat, models, strict=False):
+        best = metrics[metrics["model"] == model].nlargest(top, "auc")
+        for _, row in best.iterrows():
+            curve = roc[(roc["model"] == model) & (roc["feature"] == row["feature"])]
+            ax.plot(
+                curve["fpr"].clip(lower=floor),
+                curve["tpr"].clip(lower=floor),
+                label=f"{row['feature']} (AUC {row['auc']:.2f})",
+            )
+        ax.plot([floor, 1], [floor, 1], color="grey", linestyle=":", label="chance")
+        ax.set(xscale="log", yscale="log", xlim=(floor, 1), ylim=(floor, 1.05), title=model)
+        ax.set(xlabel="false-positive rate", ylabel="true-positive rate")
+        ax.legend(fontsize=7, loc="lower right")
+    for ax in axes.flat[len(models) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        "Per-clip membership inference (members: trained clips; non-members: held-out works)"
+    )
+    _save(fig, path)
+
+
+def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> None:
+    """Median DI p-value against suspect-set size, per model and method, one line per artist."""
+    data = curves.assign(
+        panel=curves["model"] + " / " + curves["method"],
+        p_median=curves["p_median"].clip(lower=1e-12),
+    )
+    grid = sns.relplot(
+        data=data,
+        x="n",
+        y="p_median",
+        hue="artist",
+        style="artist_status",
+        style_order=["member", "nonmember"],
+        col="panel",
+        col_wrap=min(2, data["panel"].nunique()),
+        kind="line",
+        markers=True,
+        height=3.6,
+        aspect=1.25,
+        facet_kws={"sharey": True},
+    )
+    for ax in grid.axes.flat:
+        ax.axhline(alpha, color="black", linestyle="--", linewidth=1)
+        ax.set(xscale="log", yscale="log")
+    grid.set_axis_labels("suspect clips n (and as many validation clips)", "median p-value")
+    grid.set_titles("{col_name}")
+    grid.figure.suptitle(
+        f"Dataset inference: p-value vs set size (dashed: alpha = {alpha})", y=1.02
+    )
+    _save(grid.figure, path)

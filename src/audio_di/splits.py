@@ -1,0 +1,128 @@
+"""Member / held-out splits made by work, never by clip, with leakage checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audio_di.seeding import named_rng
+
+SPLIT_COLUMNS = ["clip_id", "artist", "work_id", "artist_status", "role", "filler"]
+
+
+class LeakageError(ValueError):
+    """The same work or the same audio sits on both sides of the split."""
+
+
+def make_splits(
+    manifest: pd.DataFrame,
+    members: list[str],
+    heldout_fraction: float,
+    seed: int,
+    filler_artists: list[str] = (),
+) -> pd.DataFrame:
+    """One row per clip: artist_status (member / nonmember) and role (train / heldout).
+
+    Every evaluated artist keeps works on both sides, so that member artists have a suspect
+    set (train works) and a validation set (held-out works), and non-member artists run
+    through the same procedure as a null control. Filler artists are extra training data:
+    all their works are train, and they are never evaluated.
+    """
+    present = set(manifest["artist"])
+    missing = sorted(set(members) - present)
+    if missing:
+        raise ValueError(f"splits: member artists {missing} have no clips in the manifest")
+    if not 0 < heldout_fraction < 1:
+        raise ValueError(f"splits: heldout_fraction must lie in (0, 1), got {heldout_fraction}")
+
+    rows = []
+    for artist, clips in manifest.groupby("artist", sort=True):
+        works = sorted(clips["work_id"].unique())
+        filler = artist in filler_artists
+        if filler:
+            heldout = set()
+        else:
+            if len(works) < 2:
+                raise ValueError(
+                    f"splits: artist {artist!r} has {len(works)} work(s); "
+                    "at least 2 are needed to hold one out"
+                )
+            n_heldout = min(len(works) - 1, max(1, round(heldout_fraction * len(works))))
+            # Seeded per artist, so that adding an artist does not reshuffle the others.
+            order = named_rng(seed, artist).permutation(len(works))
+            heldout = {works[i] for i in order[:n_heldout]}
+        status = "member" if (filler or artist in members) else "nonmember"
+        for clip_id, work_id in zip(clips["clip_id"], clips["work_id"], strict=True):
+            rows.append(
+                (
+                    clip_id,
+                    artist,
+                    work_id,
+                    status,
+                    "heldout" if work_id in heldout else "train",
+                    filler,
+                )
+            )
+    splits = pd.DataFrame(rows, columns=SPLIT_COLUMNS).sort_values("clip_id", ignore_index=True)
+    check_leakage(splits, manifest)
+    return splits
+
+
+def check_leakage(splits: pd.DataFrame, manifest: pd.DataFrame) -> None:
+    """Raise LeakageError naming the clips when a work or a sha256 is on both sides."""
+    duplicated = splits["clip_id"][splits["clip_id"].duplicated()]
+    if len(duplicated):
+        raise LeakageError(f"duplicate clip_id in splits: {sorted(set(duplicated))[:10]}")
+
+    roles = splits.groupby("work_id")["role"].nunique()
+    split_works = roles[roles > 1].index
+    if len(split_works):
+        clips = splits[splits["work_id"].isin(split_works)]
+        raise LeakageError(
+            f"works on both sides of the split: {list(split_works)[:10]}; "
+            f"clips: {clips['clip_id'].tolist()[:20]}"
+        )
+
+    merged = splits.merge(manifest[["clip_id", "sha256"]], on="clip_id", how="left", validate="1:1")
+    if merged["sha256"].isna().any():
+        unknown = merged.loc[merged["sha256"].isna(), "clip_id"].tolist()[:10]
+        raise LeakageError(f"clips in splits but not in the manifest: {unknown}")
+    sides = merged.groupby("sha256")["role"].nunique()
+    shared = sides[sides > 1].index
+    if len(shared):
+        clips = merged[merged["sha256"].isin(shared)].sort_values("sha256")
+        pairs = [
+            f"{digest[:12]}: " + ", ".join(group["clip_id"] + " (" + group["role"] + ")")
+            for digest, group in clips.groupby("sha256")
+        ]
+        raise LeakageError(
+            "identical audio (same sha256) on both sides of the split: " + "; ".join(pairs[:10])
+        )
+
+
+def evaluation_sets(splits: pd.DataFrame) -> pd.DataFrame:
+    """The evaluated clips (filler excluded), with a `suspect` flag.
+
+    Suspect = train works (offered to training for member artists); validation = held-out works.
+    """
+    evaluated = splits[~splits["filler"].astype(bool)].copy()
+    evaluated["suspect"] = evaluated["role"] == "train"
+    return evaluated
+
+
+def training_clips(splits: pd.DataFrame, filler_clips: int, seed: int) -> pd.DataFrame:
+    """The clips a model is trained on: member artists' train works plus `filler_clips` filler.
+
+    The filler subset is a seeded draw, so regimes that ask for more filler see a superset.
+    """
+    train = splits[splits["role"] == "train"]
+    core = train[(train["artist_status"] == "member") & ~train["filler"].astype(bool)]
+    filler = train[train["filler"].astype(bool)].sort_values("clip_id")
+    if filler_clips > len(filler):
+        raise ValueError(
+            f"regime asks for {filler_clips} filler clips but the corpus has {len(filler)}; "
+            "raise filler_works_per_artist or lower filler_clips"
+        )
+    order = np.random.default_rng(seed).permutation(len(filler))
+    chosen = filler.iloc[np.sort(order[:filler_clips])]
+    return pd.concat([core, chosen]).sort_values("clip_id", ignore_index=True)

@@ -1,0 +1,129 @@
+"""Attack registry and feature extraction, on tiny trained models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from test_models import KINDS, clips, train_tiny
+
+from audio_di.attacks import ATTACKS, extract_features, feature_sign
+from audio_di.models import load_adapter
+from audio_di.models.base import DiffusionAdapter
+
+ATTACK_OF = {"embedded_diffusion": "denoising_loss", "embedded_ar": "nll"}
+
+
+@pytest.fixture(scope="module")
+def adapters(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    for kind in KINDS:
+        train_tiny(kind, folder / kind)
+    return {kind: load_adapter({"kind": kind, "source": folder / kind}) for kind in KINDS}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_features_ignore_batch_company_and_repeat(kind, adapters):
+    audio, meta = clips(8, seed=3)
+    attacks = {ATTACK_OF[kind]: {}}
+    together = extract_features(adapters[kind], audio, meta, attacks, batch_size=8)
+    alone = pd.concat(
+        extract_features(adapters[kind], audio[i : i + 1], meta[i : i + 1], attacks, 1)
+        for i in [5, 2]
+    )
+    expected = together.set_index("clip_id").loc[alone["clip_id"]]
+    np.testing.assert_allclose(alone.iloc[:, 1:].to_numpy(), expected.to_numpy(), rtol=1e-4)
+    again = extract_features(adapters[kind], audio, meta, attacks, batch_size=3)
+    np.testing.assert_allclose(again.iloc[:, 1:], together.iloc[:, 1:], rtol=1e-4)
+
+
+def test_columns_and_dtypes(adapters):
+    audio, meta = clips(5, seed=4)
+    table = extract_features(
+        adapters["embedded_diffusion"],
+        audio,
+        meta,
+        {"denoising_loss": {"timesteps": [10, 500], "draws": 3}},
+        batch_size=2,
+    )
+    assert list(table.columns) == [
+        "clip_id",
+        "denoising_loss__t10",
+        "denoising_loss__t500",
+        "denoising_loss__mean",
+    ]
+    assert table["clip_id"].tolist() == meta["clip_id"].tolist()
+    assert (table.dtypes.iloc[1:] == np.float64).all()
+    assert np.isfinite(table.iloc[:, 1:].to_numpy()).all()
+    ar = extract_features(adapters["embedded_ar"], audio, meta, {"nll": None}, batch_size=4)
+    assert list(ar.columns) == ["clip_id", "nll__mean"] and ar["nll__mean"].dtype == np.float64
+    assert feature_sign("nll__mean") == feature_sign("denoising_loss__t10") == -1
+
+
+def test_noise_seed_changes_draws(adapters):
+    audio, meta = clips(3, seed=5)
+    first, second = (
+        extract_features(
+            adapters["embedded_diffusion"], audio, meta, {"denoising_loss": {"seed": s}}, 3
+        )
+        for s in (0, 1)
+    )
+    assert not np.allclose(first.iloc[:, 1:], second.iloc[:, 1:])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_missing_artist_is_scored_unconditionally(kind, adapters):
+    audio, meta = clips(2, seed=8)
+    attacks = {ATTACK_OF[kind]: {}}
+    conditional = extract_features(adapters[kind], audio, meta, attacks, 2)
+    unconditional = extract_features(adapters[kind], audio, meta.assign(artist=None), attacks, 2)
+    assert np.isfinite(unconditional.iloc[:, 1:].to_numpy()).all()
+    assert not np.allclose(conditional.iloc[:, 1:], unconditional.iloc[:, 1:])
+
+
+def test_errors(adapters):
+    audio, meta = clips(2, seed=6)
+    with pytest.raises(ValueError, match="diffusion models"):
+        extract_features(adapters["embedded_ar"], audio, meta, {"denoising_loss": {}}, 2)
+    with pytest.raises(ValueError, match="unknown attack 'lira'"):
+        extract_features(adapters["embedded_ar"], audio, meta, {"lira": {}}, 2)
+    with pytest.raises(ValueError, match="no setting"):
+        extract_features(adapters["embedded_ar"], audio, meta, {"nll": {"timesteps": [1]}}, 2)
+    stranger = meta.assign(artist=["artist0", "stranger"])
+    for kind in KINDS:
+        with pytest.raises(ValueError, match="stranger"):
+            extract_features(adapters[kind], audio, stranger, {ATTACK_OF[kind]: {}}, 2)
+    with pytest.raises(ValueError, match="unknown attack"):
+        feature_sign("nope__mean")
+
+
+class Oracle(DiffusionAdapter):
+    """x0 = 0, so x_t = sqrt(1 - abar_t) eps and eps is recoverable exactly from (x_t, t)."""
+
+    prediction_type = "epsilon"
+    sample_rate = 8000
+
+    def __init__(self):
+        self.alphas_cumprod = torch.linspace(0.999, 0.01, 1000)
+
+    def encode(self, audio):
+        return torch.zeros(len(audio), 1, 4, 4)
+
+    def predict(self, x_t, t, cond):
+        assert torch.equal(cond, torch.zeros(len(x_t)))
+        return x_t / (1 - self.alphas_cumprod[t]).sqrt().view(-1, 1, 1, 1)
+
+    def condition(self, meta):
+        return torch.zeros(len(meta))
+
+    def null_condition(self, batch_size):
+        return torch.ones(batch_size)
+
+
+def test_denoising_loss_pairs_each_row_with_its_timestep():
+    audio, meta = clips(3, seed=7)
+    table = extract_features(Oracle(), audio, meta, {"denoising_loss": {}}, batch_size=3)
+    timesteps = ATTACKS["denoising_loss"].defaults["timesteps"]
+    assert list(table.columns[1:-1]) == [f"denoising_loss__t{t}" for t in timesteps]
+    np.testing.assert_allclose(table.iloc[:, 1:].to_numpy(), 0, atol=1e-10)

@@ -1,0 +1,211 @@
+"""Embedded models: training, saving/loading and the adapter contracts, on tiny configs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from audio_di.models import load_adapter, train_model
+from audio_di.models.base import DiffusionAdapter
+from audio_di.models.embedded import SILENCE
+
+SAMPLE_RATE = 8000
+SAMPLES = 8000
+FRONTEND = {"n_fft": 256, "hop_length": 500, "n_mels": 16, "frames": 16}
+COMMON = {"frontend": FRONTEND, "sample_rate": SAMPLE_RATE, "batch_size": 8, "cond_dropout": 0.1}
+TINY = {
+    "embedded_diffusion": {
+        **COMMON,
+        "block_out_channels": [8, 16],
+        "layers_per_block": 1,
+        "prediction_type": "epsilon",
+        "learning_rate": 1e-3,
+    },
+    "embedded_ar": {
+        **COMMON,
+        "codebook_size": 16,
+        "n_layer": 1,
+        "n_head": 2,
+        "n_embd": 16,
+        "learning_rate": 1e-3,
+    },
+}
+KINDS = sorted(TINY)
+
+
+def clips(n: int, seed: int = 0, artists: int = 3) -> tuple[np.ndarray, pd.DataFrame]:
+    """Sine mixtures plus a little noise; the artist sets the pitch range."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(SAMPLES) / SAMPLE_RATE
+    labels = np.arange(n) % artists
+    freqs = 200 * (1 + labels[:, None]) * rng.uniform(1, 2, (n, 3))
+    audio = 0.2 * np.sin(2 * np.pi * freqs[..., None] * t).sum(axis=1)
+    audio += 0.01 * rng.standard_normal((n, SAMPLES))
+    meta = pd.DataFrame(
+        {
+            "clip_id": [f"s{seed}_{i}" for i in range(n)],
+            "artist": [f"artist{a}" for a in labels],
+            "caption": "",
+        }
+    )
+    return audio.astype(np.float32), meta
+
+
+def train_tiny(kind: str, out_dir, seed: int = 0, epochs: int = 2, n: int = 24) -> pd.DataFrame:
+    audio, meta = clips(n)
+    return train_model(kind, audio, meta, TINY[kind], epochs, seed, out_dir)
+
+
+def outputs(adapter, audio: np.ndarray, meta: pd.DataFrame) -> dict[str, torch.Tensor]:
+    """Every adapter output on a batch, with the declared shapes checked."""
+    x = torch.from_numpy(audio)[:, None]
+    batch, frames, n_mels = len(audio), FRONTEND["frames"], FRONTEND["n_mels"]
+    cond = adapter.condition(meta)
+    with torch.inference_mode():
+        if isinstance(adapter, DiffusionAdapter):
+            x0 = adapter.encode(x)
+            t = torch.full((batch,), 300)
+            out = {"x0": x0, "pred": adapter.predict(torch.randn_like(x0), t, cond)}
+            assert x0.shape == out["pred"].shape == (batch, 1, n_mels, frames)
+        else:
+            codes = adapter.tokenize(x)
+            out = {"codes": codes, "logits": adapter.logits(codes, cond)}
+            assert codes.shape == (batch, 1, frames) and codes.dtype == torch.int64
+            assert out["logits"].shape == (batch, 1, frames, adapter.vocab_size)
+    return out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_train_save_load_roundtrip(kind, tmp_path):
+    log = train_tiny(kind, tmp_path)
+    assert list(log.columns) == ["epoch", "loss"] and len(log) == 2
+    assert np.isfinite(log["loss"]).all()
+    assert pd.read_csv(tmp_path / "loss.csv").equals(log)
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors", "loss.csv"}
+
+    audio, meta = clips(5, seed=1)
+    spec = {"kind": kind, "source": str(tmp_path)}
+    torch.manual_seed(0)
+    first = outputs(load_adapter(spec), audio, meta)
+    torch.manual_seed(0)
+    second = outputs(load_adapter(spec), audio, meta)
+    for name, value in first.items():
+        assert torch.isfinite(value.float()).all()
+        assert torch.equal(value, second[name]), name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_seed_decides_weights(kind, tmp_path):
+    for name, seed in [("a", 0), ("b", 0), ("c", 1)]:
+        train_tiny(kind, tmp_path / name, seed=seed)
+    a, b, c = (load_file(tmp_path / name / "model.safetensors") for name in "abc")
+    assert a.keys() == b.keys() == c.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_conditioning(kind, tmp_path):
+    train_tiny(kind, tmp_path, epochs=1)
+    adapter = load_adapter({"kind": kind, "source": tmp_path})
+    meta = pd.DataFrame({"artist": ["artist2", "artist0", None, float("nan")]})
+    assert adapter.condition(meta).tolist() == [2, 0, 3, 3]
+    assert adapter.null_condition(3).tolist() == [3, 3, 3]
+    with pytest.raises(ValueError, match=r"stranger.*artist0.*artist1.*artist2"):
+        adapter.condition(pd.DataFrame({"artist": ["artist1", "stranger"]}))
+
+
+def test_frontend_pads_short_clips_with_silence(tmp_path):
+    train_tiny("embedded_diffusion", tmp_path, epochs=1)
+    frontend = load_adapter({"kind": "embedded_diffusion", "source": tmp_path}).parts["frontend"]
+    short = torch.randn(2, 1, SAMPLES // 4)
+    mel = frontend.log_mel(short)
+    assert mel.shape == (2, FRONTEND["n_mels"], FRONTEND["frames"])
+    assert torch.all(mel[..., -4:] == SILENCE)
+    assert frontend.log_mel(torch.randn(2, 1, SAMPLES * 2)).shape[-1] == FRONTEND["frames"]
+
+
+def test_ar_logits_are_normalised_and_causal(tmp_path):
+    train_tiny("embedded_ar", tmp_path)
+    adapter = load_adapter({"kind": "embedded_ar", "source": tmp_path})
+    codes = torch.randint(adapter.vocab_size, (2, 1, FRONTEND["frames"]))
+    cond = adapter.condition(pd.DataFrame({"artist": ["artist0", "artist1"]}))
+    with torch.inference_mode():
+        lp = adapter.logits(codes, cond)
+        torch.testing.assert_close(lp.logsumexp(-1), torch.zeros(2, 1, FRONTEND["frames"]))
+        s = 5
+        changed = codes.clone()
+        changed[..., s] = (codes[..., s] + 1) % adapter.vocab_size
+        lp2 = adapter.logits(changed, cond)
+    # Entry s scores codes[s], so it may only depend on codes before s.
+    torch.testing.assert_close(lp[:, :, : s + 1], lp2[:, :, : s + 1])
+    assert not torch.allclose(lp[:, :, s + 1], lp2[:, :, s + 1])
+
+
+def test_ar_alignment_on_a_memorised_sequence(tmp_path):
+    """Trained on one clip repeated, the model predicts each of its codes at its own position."""
+    audio, meta = clips(1)
+    config = {**TINY["embedded_ar"], "learning_rate": 1e-2, "cond_dropout": 0.0}
+    train_model("embedded_ar", audio.repeat(16, 0), meta.loc[[0] * 16], config, 30, 0, tmp_path)
+    adapter = load_adapter({"kind": "embedded_ar", "source": tmp_path})
+    with torch.inference_mode():
+        codes = adapter.tokenize(torch.from_numpy(audio)[:, None])
+        lp = adapter.logits(codes, adapter.condition(meta))
+    assert (lp.argmax(-1) == codes).float().mean() > 0.9
+
+
+class OracleV(DiffusionAdapter):
+    """Knows x0 and the noise, and predicts v = sqrt(abar) eps - sqrt(1 - abar) x0."""
+
+    prediction_type = "v_prediction"
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, x0, eps):
+        self.alphas_cumprod = torch.linspace(0.999, 0.01, 1000)
+        self.x0, self.eps = x0, eps
+
+    def encode(self, audio):
+        return self.x0
+
+    def predict(self, x_t, t, cond):
+        abar = self.alphas_cumprod[t].view(-1, 1, 1, 1)
+        return abar.sqrt() * self.eps - (1 - abar).sqrt() * self.x0
+
+    def condition(self, meta):
+        return None
+
+    def null_condition(self, batch_size):
+        return None
+
+
+def test_epsilon_from_v_prediction():
+    x0, eps = torch.randn(4, 1, 3, 5), torch.randn(4, 1, 3, 5)
+    adapter = OracleV(x0, eps)
+    t = torch.tensor([0, 10, 500, 999])
+    abar = adapter.alphas_cumprod[t].view(-1, 1, 1, 1)
+    x_t = abar.sqrt() * x0 + (1 - abar).sqrt() * eps
+    torch.testing.assert_close(adapter.epsilon(x_t, t, None), eps)
+
+
+def test_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nowhere.*config\.json.*model\.safetensors"):
+        load_adapter({"kind": "embedded_ar", "source": str(tmp_path / "nowhere")})
+    with pytest.raises(ValueError, match="unknown model kind 'gan'"):
+        load_adapter({"kind": "gan", "source": str(tmp_path)})
+    with pytest.raises(ValueError, match="lacks"):
+        load_adapter({"kind": "embedded_ar"})
+    audio, meta = clips(4)
+    config = {k: v for k, v in TINY["embedded_ar"].items() if k != "codebook_size"}
+    with pytest.raises(ValueError, match="codebook_size"):
+        train_model("embedded_ar", audio, meta, config, 1, 0, tmp_path)
+    bad = {**TINY["embedded_diffusion"], "block_out_channels": [8, 8, 8, 8, 8, 8]}
+    with pytest.raises(ValueError, match="divisible"):
+        train_model("embedded_diffusion", audio, meta, bad, 1, 0, tmp_path)
+    # A folder that lost its config (e.g. a run killed before finishing) is not a model.
+    train_tiny("embedded_ar", tmp_path / "model", epochs=1)
+    (tmp_path / "model" / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        load_adapter({"kind": "embedded_ar", "source": str(tmp_path / "model")})

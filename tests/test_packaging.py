@@ -1,0 +1,35 @@
+"""The set-up a newcomer relies on: pins in step, CI calling the README's test command."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_conda_env_mirrors_pyproject_pins():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((ROOT / "envs/audio-di.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(pip) == sorted(deps)
+    assert "torch==2.11.*" in deps and "torchaudio==2.11.*" in deps
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```(?:sh|bash)?\n(.*?)```", readme, re.S)
+    assert commands[0].split() == ["make", "study"] and commands[1].split() == ["make", "test"]
+    ci = (ROOT / ".ci/run").read_text()
+    assert "make test" in ci.splitlines()
+
+
+def test_snakemake_lint_is_clean():
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Congratulations" in out.stdout + out.stderr, out.stdout + out.stderr

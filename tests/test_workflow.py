@@ -1,0 +1,163 @@
+"""The smoke study end to end: contracts, nothing to redo, DI-only reruns, resuming a kill."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "tests/config/smoke.yaml"
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake_command(workdir: Path, config: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(config), "--cores", "2", *args,
+    ]  # fmt: skip
+
+
+def snakemake(workdir: Path, *args: str, config: Path = SMOKE) -> str:
+    out = subprocess.run(
+        snakemake_command(workdir, config, *args), capture_output=True, text=True, timeout=900
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-6000:]
+    return out.stdout + out.stderr
+
+
+def planned_jobs(log: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a dry run."""
+    if "Nothing to be done" in log:
+        return {}
+    table = log.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("smoke")
+    snakemake(workdir)
+    return workdir
+
+
+def test_outputs_follow_the_contracts(study):
+    manifest = pd.read_csv(study / "data/corpus/smoke/manifest.csv")
+    assert {"clip_id", "artist", "work_id", "path", "seconds", "sample_rate", "sha256"} <= set(
+        manifest.columns
+    )
+    assert all((study / "data/corpus/smoke" / p).exists() for p in manifest["path"])
+    splits = pd.read_csv(study / "results/splits/smoke.csv")
+    assert {"clip_id", "artist", "work_id", "artist_status", "role"} <= set(splits.columns)
+    for model in ("diffusion_tiny", "ar_tiny"):
+        features = pd.read_parquet(study / f"results/features/{model}.parquet")
+        assert features.columns[0] == "clip_id"
+        assert all("__" in c for c in features.columns[1:])
+        assert features.drop(columns="clip_id").notna().all().all()
+        assert (study / f"results/models/{model}/model.safetensors").exists()
+    metrics = pd.read_csv(study / "results/mia/metrics.csv")
+    assert list(metrics.columns) == [
+        "model", "feature", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr",
+        "n_members", "n_nonmembers",
+    ]  # fmt: skip
+    verdicts = pd.read_csv(study / "results/di/verdicts.csv")
+    assert list(verdicts.columns) == [
+        "model", "artist", "artist_status", "method", "n_suspect", "n_validation", "p_value",
+        "detected", "blind_auc", "shift_flag",
+    ]  # fmt: skip
+    assert len(verdicts) == 2 * 3  # models x evaluated artists (filler excluded)
+    assert verdicts["p_value"].between(0, 1).all()
+    curves = pd.read_csv(study / "results/di/pvalue_vs_n.csv")
+    assert {"model", "artist", "method", "n", "p_median", "p_q25", "p_q75", "detect_rate"} <= set(
+        curves.columns
+    )
+    for figure in ("roc", "pvalue_vs_n"):
+        assert (study / f"results/figures/{figure}.png").read_bytes()[:4] == b"\x89PNG"
+    headline = (study / "results/metrics.json").read_text()
+    assert "diffusion_tiny" in headline and "ar_tiny" in headline
+
+
+def test_second_run_has_nothing_to_do(study):
+    assert planned_jobs(snakemake(study, "--dry-run")) == {}
+
+
+def test_di_setting_reruns_only_di_and_figures(study, tmp_path):
+    config = yaml.safe_load(SMOKE.read_text())
+    config["di"]["resamples"] = 30
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(snakemake(study, "--dry-run", config=changed))
+    assert set(jobs) == {"di_model", "di_collect", "figure_pvalue_vs_n", "headline_metrics", "all"}
+
+
+def job_pids(workdir: Path, script: str) -> list[int]:
+    """PIDs of running job processes of `script` for this working directory."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if str(workdir) in cmdline and f".{script}" in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+def start(workdir: Path) -> subprocess.Popen:
+    # Its own process group, so that a Ctrl-C reaches snakemake and its jobs alike.
+    return subprocess.Popen(
+        snakemake_command(workdir, SMOKE),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def wait_for(condition, timeout: float = 600) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_interrupted_runs_resume_to_identical_results(study, tmp_path):
+    workdir = tmp_path / "interrupted"
+    workdir.mkdir()
+    # A training job is SIGKILLed: snakemake fails that job and removes its outputs.
+    proc = start(workdir)
+    wait_for(lambda: job_pids(workdir, "train.py"))
+    time.sleep(0.5)
+    for pid in job_pids(workdir, "train.py"):
+        os.kill(pid, signal.SIGKILL)
+    assert proc.wait(timeout=600) != 0
+    # Then Ctrl-C during feature extraction.
+    proc = start(workdir)
+    wait_for(lambda: job_pids(workdir, "features.py"))
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=600) != 0
+    assert not (workdir / "results/metrics.json").exists()
+
+    snakemake(workdir)
+    assert list(workdir.rglob("*.tmp")) == []
+    for table in [
+        "results/splits/smoke.csv",
+        "results/mia/metrics.csv",
+        "results/di/verdicts.csv",
+        "results/di/pvalue_vs_n.csv",
+    ]:
+        pd.testing.assert_frame_equal(pd.read_csv(workdir / table), pd.read_csv(study / table))
+    for model in ("diffusion_tiny", "ar_tiny"):
+        path = f"results/features/{model}.parquet"
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(workdir / path), pd.read_parquet(study / path)
+        )
+    shutil.rmtree(workdir)

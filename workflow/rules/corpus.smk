@@ -1,0 +1,42 @@
+rule render_artist:
+    output:
+        clips=directory("data/corpus/{corpus}/clips/{artist}"),
+        manifest="data/corpus/{corpus}/manifests/{artist}.csv",
+        failures="data/corpus/{corpus}/failures/{artist}.csv",
+    params:
+        works=lambda wc: works_for(wc.corpus, wc.artist),
+        max_clips_per_work=lambda wc: CORPORA[wc.corpus]["max_clips_per_work"],
+        clip_seconds=lambda wc: CORPORA[wc.corpus]["clip_seconds"],
+        sample_rate=lambda wc: CORPORA[wc.corpus]["sample_rate"],
+        seed=config["seed"],
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/render/{corpus}/{artist}.log",
+    benchmark:
+        "results/benchmarks/render/{corpus}/{artist}.tsv"
+    script:
+        "../scripts/render_artist.py"
+
+
+rule corpus_manifest:
+    input:
+        manifests=lambda wc: expand(
+            "data/corpus/{corpus}/manifests/{artist}.csv",
+            corpus=wc.corpus,
+            artist=corpus_artists(wc.corpus),
+        ),
+        failures=lambda wc: expand(
+            "data/corpus/{corpus}/failures/{artist}.csv",
+            corpus=wc.corpus,
+            artist=corpus_artists(wc.corpus),
+        ),
+    output:
+        manifest="data/corpus/{corpus}/manifest.csv",
+        failures="data/corpus/{corpus}/failures.csv",
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/corpus_manifest/{corpus}.log",
+    script:
+        "../scripts/corpus_manifest.py"

@@ -1,0 +1,53 @@
+rule audio_statistics:
+    input:
+        manifest=lambda wc: manifest_of(wc.corpus),
+        splits="results/splits/{corpus}.csv",
+    output:
+        "results/blind/{corpus}_stats.parquet",
+    params:
+        sample_rate=lambda wc: CORPORA[wc.corpus]["sample_rate"],
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/audio_statistics/{corpus}.log",
+    benchmark:
+        "results/benchmarks/audio_statistics/{corpus}.tsv"
+    script:
+        "../scripts/audio_statistics.py"
+
+
+rule di_model:
+    input:
+        features="results/features/{model}.parquet",
+        splits=lambda wc: f"results/splits/{model_corpus(wc)}.csv",
+        stats=lambda wc: f"results/blind/{model_corpus(wc)}_stats.parquet",
+    output:
+        verdicts="results/di/models/{model}/verdicts.csv",
+        curves="results/di/models/{model}/pvalue_vs_n.csv",
+    params:
+        di=canonical(config["di"]),
+        bootstrap=config["mia"]["bootstrap"],
+        seed=config["seed"],
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/di/{model}.log",
+    benchmark:
+        "results/benchmarks/di/{model}.tsv"
+    script:
+        "../scripts/di_model.py"
+
+
+rule di_collect:
+    input:
+        verdicts=expand("results/di/models/{model}/verdicts.csv", model=MODELS),
+        curves=expand("results/di/models/{model}/pvalue_vs_n.csv", model=MODELS),
+    output:
+        verdicts="results/di/verdicts.csv",
+        curves="results/di/pvalue_vs_n.csv",
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/di_collect.log",
+    script:
+        "../scripts/di_collect.py"

@@ -1,0 +1,46 @@
+rule figure_roc:
+    input:
+        roc="results/mia/roc.csv",
+        metrics="results/mia/metrics.csv",
+    output:
+        report("results/figures/roc.png", caption="../report/roc.rst", category="Membership inference"),
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/figures/roc.log",
+    script:
+        "../scripts/figure_roc.py"
+
+
+rule figure_pvalue_vs_n:
+    input:
+        "results/di/pvalue_vs_n.csv",
+    output:
+        report(
+            "results/figures/pvalue_vs_n.png",
+            caption="../report/pvalue_vs_n.rst",
+            category="Dataset inference",
+        ),
+    params:
+        alpha=config["di"]["alpha"],
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/figures/pvalue_vs_n.log",
+    script:
+        "../scripts/figure_pvalue_vs_n.py"
+
+
+rule headline_metrics:
+    input:
+        mia="results/mia/metrics.csv",
+        verdicts="results/di/verdicts.csv",
+        curves="results/di/pvalue_vs_n.csv",
+    output:
+        "results/metrics.json",
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/headline_metrics.log",
+    script:
+        "../scripts/headline_metrics.py"

@@ -1,0 +1,17 @@
+rule mia:
+    input:
+        features=expand("results/features/{model}.parquet", model=sorted(MODELS)),
+        splits=[f"results/splits/{MODELS[m]['corpus']}.csv" for m in sorted(MODELS)],
+    output:
+        metrics="results/mia/metrics.csv",
+        roc="results/mia/roc.csv",
+    params:
+        models=sorted(MODELS),
+        bootstrap=config["mia"]["bootstrap"],
+        seed=config["seed"],
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/mia.log",
+    script:
+        "../scripts/mia.py"

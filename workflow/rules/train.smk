@@ -1,0 +1,29 @@
+rule train:
+    input:
+        manifest=lambda wc: manifest_of(model_corpus(wc)),
+        splits=lambda wc: f"results/splits/{model_corpus(wc)}.csv",
+    output:
+        weights="results/models/{model}/model.safetensors",
+        config="results/models/{model}/config.json",
+        loss="results/models/{model}/loss.csv",
+        clips="results/models/{model}/train_clips.csv",
+    params:
+        kind=lambda wc: MODELS[wc.model]["kind"],
+        architecture=lambda wc: canonical(config["embedded"][MODELS[wc.model]["kind"]]),
+        frontend=canonical(config["embedded"]["frontend"]),
+        epochs=lambda wc: model_regime(wc.model)["epochs"][MODELS[wc.model]["kind"]],
+        filler_clips=lambda wc: model_regime(wc.model)["filler_clips"],
+        sample_rate=lambda wc: CORPORA[model_corpus(wc)]["sample_rate"],
+        device=lambda wc: model_device(wc.model),
+        seed=config["seed"],
+    threads: 1
+    resources:
+        gpu=gpu_jobs,
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/train/{model}.log",
+    benchmark:
+        "results/benchmarks/train/{model}.tsv"
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,18 @@
+from pathlib import Path
+
+from audio_di.corpus import render_artist
+from audio_di.io import log_to, write_table
+
+with log_to(snakemake.log[0]):
+    params = snakemake.params
+    manifest, failures = render_artist(
+        snakemake.wildcards.artist,
+        works=params.works,
+        clip_seconds=params.clip_seconds,
+        sample_rate=params.sample_rate,
+        max_clips_per_work=params.max_clips_per_work,
+        seed=params.seed,
+        out_dir=Path(snakemake.output.clips).parent,
+    )
+    write_table(failures, snakemake.output.failures)
+    write_table(manifest, snakemake.output.manifest)
