@@ -105,7 +105,7 @@ def test_power_rises_with_n_under_a_known_shift():
         suspect[0], validation[0], works_s[0], works_v[0], "crossfit", [10, 50, 200], 200, 5,
         0.05, seed=0,
     )  # fmt: skip
-    assert list(curve["n"]) == [10, 50, 200]
+    assert list(curve["n"]) == [10, 50, 200, 400]
     assert curve["detect_rate"].is_monotonic_increasing
     assert curve["detect_rate"].iloc[-1] > 0.9
     assert curve["p_median"].is_monotonic_decreasing
@@ -113,11 +113,11 @@ def test_power_rises_with_n_under_a_known_shift():
     assert p < 1e-4
 
 
-def test_pvalue_vs_n_skips_sizes_the_sets_cannot_supply():
+def test_pvalue_vs_n_stops_at_what_the_sets_can_supply():
     rng = np.random.default_rng(5)
     s, v = rng.normal(size=(30, 2)), rng.normal(size=(12, 2))
     curve = pvalue_vs_n(s, v, np.arange(30), np.arange(12), "crossfit", [5, 10, 20], 20, 5, 0.05, 0)
-    assert list(curve["n"]) == [5, 10]
+    assert list(curve["n"]) == [5, 10, 12]
 
 
 def test_unknown_method_is_named():

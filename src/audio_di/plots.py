@@ -25,7 +25,9 @@ def roc_figure(roc: pd.DataFrame, metrics: pd.DataFrame, path: str | Path, top: 
     models = list(dict.fromkeys(roc["model"]))
     cols = min(2, len(models))
     rows = int(np.ceil(len(models) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False, layout="constrained"
+    )
     floor = 1e-3
     for ax, model in zip(axes.flat, models, strict=False):
         best = metrics[metrics["model"] == model].nlargest(top, "auc")
@@ -69,9 +71,14 @@ def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> 
         aspect=1.25,
         facet_kws={"sharey": True},
     )
+    # The grid sizes every curve shares, and the largest set: artists end at different n.
+    per_n = data.groupby("n")["artist"].nunique()
+    ticks = sorted(set(per_n.index[per_n == per_n.max()]) | {int(data["n"].max())})
     for ax in grid.axes.flat:
         ax.axhline(alpha, color="black", linestyle="--", linewidth=1)
         ax.set(xscale="log", yscale="log")
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
     grid.set_axis_labels("suspect clips n (and as many validation clips)", "median p-value")
     grid.set_titles("{col_name}")
     grid.figure.suptitle(

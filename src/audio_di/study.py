@@ -243,3 +243,69 @@ def headline(mia: pd.DataFrame, verdicts: pd.DataFrame, curves: pd.DataFrame) ->
             "dataset_inference": di,
         }
     return {"models": models, "n_for_95pct_detection": smallest_detecting_n(curves)}
+
+
+CATALOGUE_COLUMNS = ["path", "artist", "work_id", "set"]
+
+
+def read_catalogue(path: str | Path) -> pd.DataFrame:
+    """A rights holder's catalogue: one row per clip with path (relative to the CSV), artist,
+    work_id and set (suspect: offered to training; validation: known not to be)."""
+    path = Path(path)
+    table = pd.read_csv(path)
+    missing = [c for c in CATALOGUE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; needs {CATALOGUE_COLUMNS}")
+    bad = sorted(set(table["set"]) - {"suspect", "validation"})
+    if bad:
+        raise ValueError(f"{path}: column 'set' has {bad}; use 'suspect' or 'validation'")
+    files = [path.parent / p for p in table["path"]]
+    absent = [str(f) for f in files if not f.is_file()]
+    if absent:
+        raise ValueError(f"{path}: {len(absent)} audio file(s) not found, e.g. {absent[:3]}")
+    shared = set(table.loc[table["set"] == "suspect", "work_id"]) & set(
+        table.loc[table["set"] == "validation", "work_id"]
+    )
+    if shared:
+        raise ValueError(f"{path}: work(s) {sorted(shared)[:5]} are in both sets")
+    table["path"] = [str(f) for f in files]
+    if "clip_id" not in table.columns:
+        table["clip_id"] = table["path"]
+    return table
+
+
+def audit_catalogue(
+    spec: dict,
+    catalogue: pd.DataFrame,
+    device: str,
+    batch_size: int,
+    folds: int,
+    alpha: float,
+    n_grid: list[int],
+    resamples: int,
+    bootstrap: int,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """DI of one model against one catalogue, per artist: verdicts and p-value-vs-n curves.
+
+    The attacks are the registered defaults of the model's family."""
+    from audio_di.attacks.registry import ATTACKS, FAMILIES, extract_features
+    from audio_di.models import load_adapter
+
+    adapter = load_adapter(spec, resolve_device(device))
+    family = next(f for f, cls in FAMILIES.items() if isinstance(adapter, cls))
+    attacks = {name: {} for name, attack in ATTACKS.items() if attack.family == family}
+    audio = load_clips(list(catalogue["path"]), adapter.sample_rate)
+    features = extract_features(adapter, audio, catalogue, attacks, batch_size)
+    stats = audio_statistics(audio, adapter.sample_rate).assign(
+        clip_id=catalogue["clip_id"].to_numpy()
+    )
+    splits = catalogue.assign(
+        artist_status="audited",
+        role=np.where(catalogue["set"] == "suspect", "train", "heldout"),
+        filler=False,
+    )
+    return model_dataset_inference(
+        spec["source"], features, splits, stats, ["crossfit"], folds, alpha, n_grid,
+        resamples, bootstrap, seed,
+    )  # fmt: skip

@@ -1,0 +1,66 @@
+"""params.yaml is validated at parse time: schema errors and cross-references name the key."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from audio_di.config import check_study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def dry_run(config: dict, tmp_path: Path) -> tuple[int, str]:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(tmp_path), "--configfile", str(path), "--dry-run"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return out.returncode, out.stdout + out.stderr
+
+
+def test_default_study_parses(tmp_path):
+    code, log = dry_run(params(), tmp_path)
+    assert code == 0, log[-3000:]
+
+
+def test_unknown_key_stops_the_run_naming_it(tmp_path):
+    config = params()
+    config["di"]["alhpa"] = 0.1
+    code, log = dry_run(config, tmp_path)
+    assert code != 0
+    assert "'alhpa' was unexpected" in log and "['di']" in log
+
+
+def test_wrong_type_stops_the_run_naming_it(tmp_path):
+    config = params()
+    config["corpora"]["embedded"]["works_per_artist"] = "many"
+    code, log = dry_run(config, tmp_path)
+    assert code != 0
+    assert "'many' is not of type 'integer'" in log and "works_per_artist" in log
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["splits"]["embedded"]["members"].append("josquin"), "splits.embedded.members"),
+        (lambda c: c["models"]["ar_overfit"].update(regime="fast"), "models.ar_overfit.regime"),
+        (lambda c: c["models"]["ar_overfit"].update(corpus="other"), "models.ar_overfit.corpus"),
+        (lambda c: c["regimes"]["overfit"]["epochs"].pop("embedded_ar"), "regimes.overfit.epochs"),
+        (lambda c: c["corpora"]["embedded"]["filler_artists"].append("bach"), "corpora.embedded"),
+        (lambda c: c["splits"].pop("embedded"), "corpora.embedded"),
+    ],
+)
+def test_cross_references_are_checked(edit, message):
+    config = params()
+    edit(config)
+    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+        check_study(config)
