@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from audio_di.study import audit_catalogue, read_catalogue
+    from audio_di.study import DISettings, audit_catalogue, read_catalogue
 
     try:
         catalogue = read_catalogue(args.catalogue)
@@ -52,12 +52,15 @@ def main(argv: list[str] | None = None) -> int:
             catalogue,
             device=args.device,
             batch_size=args.batch_size,
-            folds=args.folds,
-            alpha=args.alpha,
-            n_grid=args.n_grid,
-            resamples=args.resamples,
-            bootstrap=args.bootstrap,
-            seed=args.seed,
+            di=DISettings(
+                ["crossfit"],
+                args.folds,
+                args.alpha,
+                args.n_grid,
+                args.resamples,
+                args.bootstrap,
+                args.seed,
+            ),  # fmt: skip
         )
     except (ValueError, FileNotFoundError) as err:
         print(f"audio-di: {err}", file=sys.stderr)

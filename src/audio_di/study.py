@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,20 @@ from audio_di.di import PVALUE_VS_N_COLUMNS, dataset_inference, pvalue_vs_n
 from audio_di.mia import membership_metrics, roc_points
 from audio_di.seeding import stable_seed
 from audio_di.splits import evaluation_sets, training_clips
+
+
+@dataclass(frozen=True)
+class DISettings:
+    """How dataset inference is run (params.yaml `di`, plus the bootstrap draws and seed)."""
+
+    methods: list[str]
+    folds: int
+    alpha: float
+    n_grid: list[int]
+    resamples: int
+    bootstrap: int
+    seed: int
+
 
 VERDICT_COLUMNS = [
     "model",
@@ -103,11 +118,11 @@ def model_features(
     device: str,
 ) -> pd.DataFrame:
     """Membership features of every evaluated clip under the attacks of the model's family."""
-    from audio_di.attacks.registry import FAMILIES, extract_features
+    from audio_di.attacks.registry import extract_features, family_of
     from audio_di.models import load_adapter
 
     adapter = load_adapter(spec, resolve_device(device))
-    family = next(f for f, cls in FAMILIES.items() if isinstance(adapter, cls))
+    family = family_of(adapter)
     if not attacks.get(family):
         raise ValueError(f"features.attacks.{family}: no attack configured for {spec['kind']}")
     clip_ids = evaluation_sets(splits)["clip_id"]
@@ -151,13 +166,7 @@ def model_dataset_inference(
     features: pd.DataFrame,
     splits: pd.DataFrame,
     stats: pd.DataFrame,
-    methods: list[str],
-    folds: int,
-    alpha: float,
-    n_grid: list[int],
-    resamples: int,
-    bootstrap: int,
-    seed: int,
+    di: DISettings,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per artist: DI verdicts (suspect = train works, validation = held-out works) with the
     blind baseline's shift flag, and the p-value-vs-n curves."""
@@ -172,15 +181,15 @@ def model_dataset_inference(
     verdicts, curves = [], []
     for artist, group in clips.groupby("artist", sort=True):
         suspect, validation = group[group["suspect"]], group[~group["suspect"]]
-        artist_seed = stable_seed(seed, model, artist)
+        artist_seed = stable_seed(di.seed, model, artist)
         works_s, works_v = suspect["work_id"].to_numpy(), validation["work_id"].to_numpy()
         auc, lo, _ = blind_auc(
             suspect[STAT_COLUMNS].to_numpy(float),
             validation[STAT_COLUMNS].to_numpy(float),
             works_s,
             works_v,
-            folds,
-            bootstrap,
+            di.folds,
+            di.bootstrap,
             artist_seed,
         )
         # Only an interval above 0.5 means the sets differ; cross-fitted AUCs below 0.5 are
@@ -189,14 +198,15 @@ def model_dataset_inference(
         status = group["artist_status"].iloc[0]
         xs = suspect[feature_columns].to_numpy(float)
         xv = validation[feature_columns].to_numpy(float)
-        for method in methods:
-            p = dataset_inference(xs, xv, works_s, works_v, method, folds, artist_seed)
+        for method in di.methods:
+            p = dataset_inference(xs, xv, works_s, works_v, method, di.folds, artist_seed)
             verdicts.append(
-                (model, artist, status, method, len(xs), len(xv), p, p < alpha, auc, shift)
+                (model, artist, status, method, len(xs), len(xv), p, p < di.alpha, auc, shift)
             )
             curve = pvalue_vs_n(
-                xs, xv, works_s, works_v, method, n_grid, resamples, folds, alpha, artist_seed
-            )
+                xs, xv, works_s, works_v, method, di.n_grid, di.resamples, di.folds, di.alpha,
+                artist_seed,
+            )  # fmt: skip
             curves.append(
                 curve.assign(model=model, artist=artist, method=method, artist_status=status)
             )
@@ -275,25 +285,16 @@ def read_catalogue(path: str | Path) -> pd.DataFrame:
 
 
 def audit_catalogue(
-    spec: dict,
-    catalogue: pd.DataFrame,
-    device: str,
-    batch_size: int,
-    folds: int,
-    alpha: float,
-    n_grid: list[int],
-    resamples: int,
-    bootstrap: int,
-    seed: int,
+    spec: dict, catalogue: pd.DataFrame, device: str, batch_size: int, di: DISettings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """DI of one model against one catalogue, per artist: verdicts and p-value-vs-n curves.
 
     The attacks are the registered defaults of the model's family."""
-    from audio_di.attacks.registry import ATTACKS, FAMILIES, extract_features
+    from audio_di.attacks.registry import ATTACKS, extract_features, family_of
     from audio_di.models import load_adapter
 
     adapter = load_adapter(spec, resolve_device(device))
-    family = next(f for f, cls in FAMILIES.items() if isinstance(adapter, cls))
+    family = family_of(adapter)
     attacks = {name: {} for name, attack in ATTACKS.items() if attack.family == family}
     audio = load_clips(list(catalogue["path"]), adapter.sample_rate)
     features = extract_features(adapter, audio, catalogue, attacks, batch_size)
@@ -305,7 +306,4 @@ def audit_catalogue(
         role=np.where(catalogue["set"] == "suspect", "train", "heldout"),
         filler=False,
     )
-    return model_dataset_inference(
-        spec["source"], features, splits, stats, ["crossfit"], folds, alpha, n_grid,
-        resamples, bootstrap, seed,
-    )  # fmt: skip
+    return model_dataset_inference(spec["source"], features, splits, stats, di)

@@ -67,6 +67,14 @@ def _settings(attack: Attack, overrides: Mapping[str, Any] | None) -> dict[str, 
     return {**attack.defaults, **(overrides or {})}
 
 
+def family_of(adapter: Adapter) -> str:
+    """The attack family an adapter belongs to."""
+    for family, cls in FAMILIES.items():
+        if isinstance(adapter, cls):
+            return family
+    raise ValueError(f"{type(adapter).__name__} implements neither adapter interface")
+
+
 def feature_sign(column: str) -> int:
     """member_sign of the attack behind a feature column `<attack>__<setting>`."""
     return _attack(column.split("__", 1)[0]).member_sign
