@@ -8,7 +8,7 @@ import pytest
 import torch
 from test_models import KINDS, clips, train_tiny
 
-from audio_di.attacks import ATTACKS, extract_features, feature_sign
+from audio_di.attacks import ATTACKS, extract_features, feature_sign, registry
 from audio_di.models import load_adapter
 from audio_di.models.base import DiffusionAdapter
 
@@ -57,7 +57,8 @@ def test_columns_and_dtypes(adapters):
     assert (table.dtypes.iloc[1:] == np.float64).all()
     assert np.isfinite(table.iloc[:, 1:].to_numpy()).all()
     ar = extract_features(adapters["embedded_ar"], audio, meta, {"nll": None}, batch_size=4)
-    assert list(ar.columns) == ["clip_id", "nll__mean"] and ar["nll__mean"].dtype == np.float64
+    assert list(ar.columns) == ["clip_id", "nll__mean", "nll__ppl"]
+    assert ar["nll__mean"].dtype == np.float64
     assert feature_sign("nll__mean") == feature_sign("denoising_loss__t10") == -1
 
 
@@ -127,3 +128,50 @@ def test_denoising_loss_pairs_each_row_with_its_timestep():
     timesteps = ATTACKS["denoising_loss"].defaults["timesteps"]
     assert list(table.columns[1:-1]) == [f"denoising_loss__t{t}" for t in timesteps]
     np.testing.assert_allclose(table.iloc[:, 1:].to_numpy(), 0, atol=1e-10)
+
+
+def flaky(adapter, audio, meta, settings):
+    """Scores the clip's index; NaN for clip 1, raises whenever clip 2 is in the batch."""
+    index = torch.tensor([int(c.rsplit("_", 1)[1]) for c in meta["clip_id"]], dtype=torch.float64)
+    if (index == 2).any():
+        raise RuntimeError("cannot score clip 2")
+    return {"value": torch.where(index == 1, torch.nan, index)}
+
+
+@pytest.fixture
+def flaky_attack(monkeypatch):
+    attack = registry.Attack("flaky", "autoregressive", flaky, -1, {})
+    monkeypatch.setitem(registry.ATTACKS, "flaky", attack)
+
+
+def test_failed_and_non_finite_clips_are_missing_and_named(adapters, flaky_attack, caplog):
+    audio, meta = clips(6, seed=9)
+    table = extract_features(adapters["embedded_ar"], audio, meta, {"flaky": {}}, 4)
+    expected = [0.0, np.nan, np.nan, 3.0, 4.0, 5.0]
+    np.testing.assert_array_equal(table["flaky__value"], expected)
+    assert meta["clip_id"][2] in caplog.text and meta["clip_id"][1] in caplog.text
+
+
+def test_an_attack_failing_everywhere_is_an_error(adapters, flaky_attack):
+    audio, meta = clips(6, seed=9)
+    with pytest.raises(RuntimeError, match="cannot score clip 2"):
+        extract_features(
+            adapters["embedded_ar"], audio.take([2], 0), meta.iloc[[2]], {"flaky": {}}, 4
+        )
+
+
+def test_out_of_memory_halves_the_batch(adapters, monkeypatch):
+    audio, meta = clips(7, seed=10)
+    attacks = {"nll": {}}
+    expected = extract_features(adapters["embedded_ar"], audio, meta, attacks, 7)
+    real = registry.ATTACKS["nll"].fn
+
+    def small_batches_only(adapter, batch, rows, settings):
+        if len(batch) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return real(adapter, batch, rows, settings)
+
+    attack = registry.Attack("nll", "autoregressive", small_batches_only, -1, {})
+    monkeypatch.setitem(registry.ATTACKS, "nll", attack)
+    table = extract_features(adapters["embedded_ar"], audio, meta, attacks, 7)
+    pd.testing.assert_frame_equal(table, expected, rtol=1e-6)

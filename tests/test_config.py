@@ -57,6 +57,11 @@ def test_wrong_type_stops_the_run_naming_it(tmp_path):
         (lambda c: c["regimes"]["overfit"]["epochs"].pop("embedded_ar"), "regimes.overfit.epochs"),
         (lambda c: c["corpora"]["embedded"]["filler_artists"].append("bach"), "corpora.embedded"),
         (lambda c: c["splits"].pop("embedded"), "corpora.embedded"),
+        (
+            lambda c: c["models"]["ar_overfit"].update(reference="diffusion_overfit"),
+            "models.ar_overfit.reference",
+        ),
+        (lambda c: c["models"]["ar_overfit"].update(reference="ar_overfit"), "another model"),
     ],
 )
 def test_cross_references_are_checked(edit, message):

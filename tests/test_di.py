@@ -42,6 +42,16 @@ def test_zero_weight_rows_are_left_out_of_the_fit():
     np.testing.assert_allclose(fit_logistic(x, y, weight), fit_logistic(x[:, :40], y[:, :40]))
 
 
+def test_missing_values_are_imputed_not_dropped():
+    rng = np.random.default_rng(9)
+    s, v = rng.normal(0.5, 1, size=(1, 40, 2)), rng.normal(size=(1, 40, 2))
+    fold = (np.arange(40) % 4)[None]
+    s[0, :5, 0] = np.nan
+    v[0, 3, 1] = np.inf
+    score_s, score_v = crossfit_scores(s, v, fold, fold)
+    assert np.isfinite(score_s).all() and np.isfinite(score_v).all()
+
+
 def test_welch_one_sided_agrees_with_scipy():
     rng = np.random.default_rng(1)
     a, b = rng.normal(0.3, 1.0, (4, 30)), rng.normal(0.0, 2.0, (4, 25))

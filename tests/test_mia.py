@@ -35,6 +35,8 @@ def test_tpr_at_low_fpr():
     neg = np.arange(100.0)
     pos = np.r_[np.full(10, 1000.0), np.zeros(90)]
     assert tpr_at_fpr(pos, neg, 0.01) == pytest.approx(0.1)
+    # 100 negatives cannot resolve a 0.1% false-positive rate.
+    assert np.isnan(tpr_at_fpr(pos, neg, 0.001))
 
 
 def test_metrics_orient_features_by_sign():
@@ -46,6 +48,11 @@ def test_metrics_orient_features_by_sign():
     )
     row = table.iloc[0]
     assert row["auc"] > 0.8 and row["n_members"] == 100 and row["n_nonmembers"] == 100
+    loss[:5] = np.nan
+    row = membership_metrics(
+        "m", pd.DataFrame({"loss__x": loss}), pd.Series(member), {"loss__x": -1}, 50, 0
+    ).iloc[0]
+    assert row["n_missing"] == 5 and row["n_members"] == 95 and row["n_nonmembers"] == 100
     with pytest.raises(ValueError, match="loss__x"):
         membership_metrics(
             "m", pd.DataFrame({"loss__x": loss * np.nan}), pd.Series(member), {"loss__x": -1}, 10, 0

@@ -78,5 +78,7 @@ def test_training_clips_adds_a_nested_filler_subset():
     small, large = training_clips(splits, 4, seed=0), training_clips(splits, 8, seed=0)
     assert len(small) == len(base) + 4 and len(large) == len(base) + 8
     assert set(small["clip_id"]) <= set(large["clip_id"])
+    reference = training_clips(splits, 4, seed=0, members=False)
+    assert reference["filler"].all() and set(reference["clip_id"]) <= set(small["clip_id"])
     with pytest.raises(ValueError, match="filler clips"):
         training_clips(splits, 1000, seed=0)

@@ -63,17 +63,24 @@ def test_outputs_follow_the_contracts(study):
         assert all("__" in c for c in features.columns[1:])
         assert features.drop(columns="clip_id").notna().all().all()
         assert (study / f"results/models/{model}/model.safetensors").exists()
+    config = yaml.safe_load(SMOKE.read_text())["features"]["attacks"]
+    for model, family in [("diffusion_tiny", "diffusion"), ("ar_tiny", "autoregressive")]:
+        columns = pd.read_parquet(study / f"results/features/{model}.parquet").columns[1:]
+        assert {c.split("__")[0] for c in columns} == set(config[family])
+    # The reference model has no reference of its own, so it skips that attack.
+    reference = pd.read_parquet(study / "results/features/ar_ref.parquet")
+    assert "nll__mean" in reference.columns and "reference__mean" not in reference.columns
     metrics = pd.read_csv(study / "results/mia/metrics.csv")
-    assert list(metrics.columns) == [
+    assert list(metrics.columns)[:9] == [
         "model", "feature", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr",
         "n_members", "n_nonmembers",
     ]  # fmt: skip
     verdicts = pd.read_csv(study / "results/di/verdicts.csv")
-    assert list(verdicts.columns) == [
+    assert list(verdicts.columns)[:10] == [
         "model", "artist", "artist_status", "method", "n_suspect", "n_validation", "p_value",
         "detected", "blind_auc", "shift_flag",
     ]  # fmt: skip
-    assert len(verdicts) == 2 * 3  # models x evaluated artists (filler excluded)
+    assert len(verdicts) == 3 * 3  # models x evaluated artists (filler excluded)
     assert verdicts["p_value"].between(0, 1).all()
     curves = pd.read_csv(study / "results/di/pvalue_vs_n.csv")
     assert {"model", "artist", "method", "n", "p_median", "p_q25", "p_q75", "detect_rate"} <= set(

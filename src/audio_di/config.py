@@ -24,6 +24,19 @@ def check_study(config: dict) -> None:
     for name, model in config["models"].items():
         if model["corpus"] not in corpora:
             raise ValueError(f"models.{name}.corpus: unknown corpus {model['corpus']!r}")
+        reference = model.get("reference")
+        if reference is not None:
+            other = config["models"].get(reference)
+            if other is None or reference == name or "reference" in other:
+                raise ValueError(
+                    f"models.{name}.reference: {reference!r} must name another model "
+                    "that has no reference itself"
+                )
+            if (other["kind"], other["corpus"]) != (model["kind"], model["corpus"]):
+                raise ValueError(
+                    f"models.{name}.reference: {reference!r} is a {other['kind']} on corpus "
+                    f"{other['corpus']!r}; a reference must match the model's kind and corpus"
+                )
         if model["kind"] not in EMBEDDED_KINDS:
             continue
         regime = config["regimes"].get(model["regime"])

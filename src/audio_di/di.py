@@ -74,18 +74,22 @@ def crossfit_scores(
     """Out-of-fold logistic scores for every clip of both sets (suspect = 1, validation = 0).
 
     fold_s, fold_v: (B, n) fold of each clip. Each fold's model, and its standardisation
-    statistics, come from the other folds only.
+    statistics, come from the other folds only. A missing (non-finite) feature value is
+    imputed with its training-fold mean, i.e. 0 after standardisation.
     """
     x = np.concatenate([suspect, validation], axis=1)
     y = np.concatenate([np.ones(suspect.shape[:2]), np.zeros(validation.shape[:2])], axis=1)
     fold = np.concatenate([fold_s, fold_v], axis=1)
+    finite = np.isfinite(x)
+    x = np.where(finite, x, 0.0)
     scores = np.zeros(y.shape)
     for k in np.unique(fold):
         train = (fold != k).astype(float)
-        count = train.sum(axis=1, keepdims=True)[..., None]
-        mean = np.einsum("bm,bmd->bd", train, x)[:, None] / count
-        var = np.einsum("bm,bmd->bd", train, (x - mean) ** 2)[:, None] / count
-        z = (x - mean) / (np.sqrt(var) + 1e-12)
+        observed = train[..., None] * finite
+        count = np.maximum(observed.sum(axis=1, keepdims=True), 1)
+        mean = (observed * x).sum(axis=1, keepdims=True) / count
+        var = (observed * (x - mean) ** 2).sum(axis=1, keepdims=True) / count
+        z = np.where(finite, (x - mean) / (np.sqrt(var) + 1e-12), 0.0)
         w = fit_logistic(z, y, train)
         score = np.einsum("bmd,bd->bm", z, w[:, :-1]) + w[:, -1:]
         scores = np.where(fold == k, score, scores)

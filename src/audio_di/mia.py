@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
+
+log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = [
     "model",
@@ -16,6 +20,7 @@ METRIC_COLUMNS = [
     "tpr_at_01pct_fpr",
     "n_members",
     "n_nonmembers",
+    "n_missing",
 ]
 
 
@@ -80,7 +85,13 @@ def bootstrap_auc(
 
 
 def tpr_at_fpr(positive: np.ndarray, negative: np.ndarray, max_fpr: float) -> float:
-    """Highest true-positive rate whose false-positive rate does not exceed `max_fpr`."""
+    """Highest true-positive rate whose false-positive rate does not exceed `max_fpr`.
+
+    NaN when the sample cannot resolve that rate: with n negatives the smallest non-zero
+    false-positive rate is 1/n, and a TPR quoted below it would be a guess.
+    """
+    if max_fpr < 1 / len(negative):
+        return float("nan")
     fpr, tpr, _ = roc_curve(
         np.r_[np.ones(len(positive)), np.zeros(len(negative))], np.r_[positive, negative]
     )
@@ -103,23 +114,20 @@ def membership_metrics(
     groups = np.arange(len(members)) if groups is None else groups.to_numpy()
     for column, sign in signs.items():
         score = sign * features[column].to_numpy(float)
-        if not np.isfinite(score).all():
-            raise ValueError(f"model {model}: feature {column} has non-finite values")
-        pos, neg = score[members], score[~members]
-        value, lo, hi = bootstrap_auc(pos, neg, bootstrap, seed, groups[members], groups[~members])
-        rows.append(
-            (
-                model,
-                column,
-                value,
-                lo,
-                hi,
-                tpr_at_fpr(pos, neg, 0.01),
-                tpr_at_fpr(pos, neg, 0.001),
-                len(pos),
-                len(neg),
-            )
+        # Missing values (failed or non-finite scores) are left out and counted, per feature.
+        ok = np.isfinite(score)
+        if not ok.all():
+            log.warning("model %s: %s is missing for %d clip(s)", model, column, (~ok).sum())
+        pos, neg = score[members & ok], score[~members & ok]
+        if len(pos) == 0 or len(neg) == 0:
+            raise ValueError(f"model {model}: feature {column} has no finite value for a class")
+        value, lo, hi = bootstrap_auc(
+            pos, neg, bootstrap, seed, groups[members & ok], groups[~members & ok]
         )
+        rows.append(
+            (model, column, value, lo, hi, tpr_at_fpr(pos, neg, 0.01), tpr_at_fpr(pos, neg, 0.001),
+             len(pos), len(neg), int((~ok).sum()))
+        )  # fmt: skip
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
@@ -130,6 +138,8 @@ def roc_points(
     labels = is_member.to_numpy(bool)
     frames = []
     for column, sign in signs.items():
-        fpr, tpr, _ = roc_curve(labels, sign * features[column].to_numpy(float))
+        score = sign * features[column].to_numpy(float)
+        ok = np.isfinite(score)
+        fpr, tpr, _ = roc_curve(labels[ok], score[ok])
         frames.append(pd.DataFrame({"model": model, "feature": column, "fpr": fpr, "tpr": tpr}))
     return pd.concat(frames, ignore_index=True)

@@ -85,3 +85,18 @@ def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> 
         f"Dataset inference: p-value vs set size (dashed: alpha = {alpha})", y=1.02
     )
     _save(grid.figure, path)
+
+
+def auc_heatmap(metrics: pd.DataFrame, path: str | Path) -> None:
+    """Feature x model AUC; blank where a feature does not apply to a model's family."""
+    table = metrics.pivot(index="feature", columns="model", values="auc")
+    table = table.reindex(list(dict.fromkeys(metrics["feature"])))
+    fig, ax = plt.subplots(
+        figsize=(1.4 + 1.1 * table.shape[1], 1.0 + 0.32 * table.shape[0]), layout="constrained"
+    )
+    sns.heatmap(
+        table, annot=True, fmt=".2f", cmap="vlag", center=0.5, vmin=0.3, vmax=1.0, ax=ax,
+        cbar_kws={"label": "AUC (0.5 = chance)"},
+    )  # fmt: skip
+    ax.set(xlabel="", ylabel="", title="Per-clip membership AUC by feature and model")
+    _save(fig, path)

@@ -110,13 +110,18 @@ def evaluation_sets(splits: pd.DataFrame) -> pd.DataFrame:
     return evaluated
 
 
-def training_clips(splits: pd.DataFrame, filler_clips: int, seed: int) -> pd.DataFrame:
-    """The clips a model is trained on: member artists' train works plus `filler_clips` filler.
+def training_clips(
+    splits: pd.DataFrame, filler_clips: int, seed: int, members: bool = True
+) -> pd.DataFrame:
+    """The clips a model is trained on: member artists' train works (unless `members` is
+    false, as for a reference model that must not see any evaluated clip) plus
+    `filler_clips` filler clips.
 
     The filler subset is a seeded draw, so regimes that ask for more filler see a superset.
     """
     train = splits[splits["role"] == "train"]
     core = train[(train["artist_status"] == "member") & ~train["filler"].astype(bool)]
+    core = core if members else core.iloc[:0]
     filler = train[train["filler"].astype(bool)].sort_values("clip_id")
     if filler_clips > len(filler):
         raise ValueError(

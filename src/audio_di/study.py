@@ -30,7 +30,7 @@ class DISettings:
     seed: int
 
 
-VERDICT_COLUMNS = [
+VERDICT_COLUMNS = [  # the contract's columns, then n_missing
     "model",
     "artist",
     "artist_status",
@@ -41,6 +41,7 @@ VERDICT_COLUMNS = [
     "detected",
     "blind_auc",
     "shift_flag",
+    "n_missing",
 ]
 
 
@@ -78,8 +79,7 @@ def train_embedded(
     kind: str,
     manifest_path: str | Path,
     splits: pd.DataFrame,
-    epochs: int,
-    filler_clips: int,
+    regime: dict,
     architecture: dict,
     frontend: dict,
     sample_rate: int,
@@ -89,13 +89,15 @@ def train_embedded(
 ) -> pd.DataFrame:
     """Train one embedded model on its regime's clips; returns the clips it was trained on.
 
+    regime: filler_clips, members (whether member artists' train works are included), epochs.
+
     The model's artist labels cover the whole corpus, so that every evaluated clip, of a member
     artist or not, is scored under its own artist's condition.
     """
     # Model code imports diffusers and transformers (seconds); analysis jobs never need it.
     from audio_di.models import train_model
 
-    clips = training_clips(splits, filler_clips, seed)
+    clips = training_clips(splits, regime["filler_clips"], seed, regime["members"])
     manifest = pd.read_csv(manifest_path).set_index("clip_id")
     meta = manifest.loc[clips["clip_id"]].reset_index()
     audio = corpus_audio(manifest_path, clips["clip_id"], sample_rate)
@@ -105,7 +107,9 @@ def train_embedded(
         "sample_rate": sample_rate,
         "artists": sorted(splits["artist"].unique()),
     }
-    train_model(kind, audio, meta, config, epochs, seed, Path(out_dir), resolve_device(device))
+    train_model(
+        kind, audio, meta, config, regime["epochs"], seed, Path(out_dir), resolve_device(device)
+    )
     return clips
 
 
@@ -116,9 +120,11 @@ def model_features(
     attacks: dict[str, dict],
     batch_size: int,
     device: str,
+    reference: dict | None = None,
 ) -> pd.DataFrame:
-    """Membership features of every evaluated clip under the attacks of the model's family."""
-    from audio_di.attacks.registry import extract_features, family_of
+    """Membership features of every evaluated clip under the attacks of the model's family;
+    `reference` is the spec of the model that reference-calibrated attacks compare with."""
+    from audio_di.attacks.registry import attacks_for, extract_features, family_of
     from audio_di.models import load_adapter
 
     adapter = load_adapter(spec, resolve_device(device))
@@ -129,7 +135,9 @@ def model_features(
     manifest = pd.read_csv(manifest_path).set_index("clip_id")
     meta = manifest.loc[clip_ids].reset_index()
     audio = corpus_audio(manifest_path, clip_ids, adapter.sample_rate)
-    return extract_features(adapter, audio, meta, attacks[family], batch_size)
+    reference_adapter = load_adapter(reference, adapter.device) if reference else None
+    chosen = attacks_for(adapter, attacks[family], reference_adapter is not None)
+    return extract_features(adapter, audio, meta, chosen, batch_size, reference=reference_adapter)
 
 
 def corpus_statistics(
@@ -198,10 +206,24 @@ def model_dataset_inference(
         status = group["artist_status"].iloc[0]
         xs = suspect[feature_columns].to_numpy(float)
         xv = validation[feature_columns].to_numpy(float)
+        # Clips with a missing feature stay in; the procedure imputes the value.
+        missing = int((~np.isfinite(np.r_[xs, xv])).any(axis=1).sum())
         for method in di.methods:
             p = dataset_inference(xs, xv, works_s, works_v, method, di.folds, artist_seed)
             verdicts.append(
-                (model, artist, status, method, len(xs), len(xv), p, p < di.alpha, auc, shift)
+                (
+                    model,
+                    artist,
+                    status,
+                    method,
+                    len(xs),
+                    len(xv),
+                    p,
+                    p < di.alpha,
+                    auc,
+                    shift,
+                    missing,
+                )
             )
             curve = pvalue_vs_n(
                 xs, xv, works_s, works_v, method, di.n_grid, di.resamples, di.folds, di.alpha,
@@ -290,12 +312,13 @@ def audit_catalogue(
     """DI of one model against one catalogue, per artist: verdicts and p-value-vs-n curves.
 
     The attacks are the registered defaults of the model's family."""
-    from audio_di.attacks.registry import ATTACKS, extract_features, family_of
+    from audio_di.attacks.registry import ATTACKS, attacks_for, extract_features, family_of
     from audio_di.models import load_adapter
 
     adapter = load_adapter(spec, resolve_device(device))
     family = family_of(adapter)
-    attacks = {name: {} for name, attack in ATTACKS.items() if attack.family == family}
+    family_attacks = {name: {} for name, attack in ATTACKS.items() if attack.family == family}
+    attacks = attacks_for(adapter, family_attacks, has_reference=False)
     audio = load_clips(list(catalogue["path"]), adapter.sample_rate)
     features = extract_features(adapter, audio, catalogue, attacks, batch_size)
     stats = audio_statistics(audio, adapter.sample_rate).assign(

@@ -50,8 +50,21 @@ def model_corpus(wildcards):
     return MODELS[wildcards.model]["corpus"]
 
 
-def model_regime(model):
-    return config["regimes"][MODELS[model]["regime"]]
+def training_regime(model):
+    """The model's regime with the epochs of its own kind, so that changing another kind's
+    epochs does not retrain it."""
+    regime = config["regimes"][MODELS[model]["regime"]]
+    return {
+        "filler_clips": regime["filler_clips"],
+        "members": regime.get("members", True),
+        "epochs": regime["epochs"][MODELS[model]["kind"]],
+    }
+
+
+def reference_weights(wildcards):
+    """The reference model's weights, for models whose attacks are reference-calibrated."""
+    reference = MODELS[wildcards.model].get("reference")
+    return [f"results/models/{reference}/model.safetensors"] if reference else []
 
 
 def model_device(model):
@@ -71,6 +84,7 @@ def study_outputs():
         "results/di/verdicts.csv",
         "results/di/pvalue_vs_n.csv",
         "results/figures/roc.png",
+        "results/figures/auc_heatmap.png",
         "results/figures/pvalue_vs_n.png",
         "results/metrics.json",
     ]

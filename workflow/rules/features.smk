@@ -4,6 +4,7 @@ rule features:
         config="results/models/{model}/config.json",
         manifest=lambda wc: manifest_of(model_corpus(wc)),
         splits=lambda wc: f"results/splits/{model_corpus(wc)}.csv",
+        reference=reference_weights,
     output:
         "results/features/{model}.parquet",
     params:
@@ -11,6 +12,7 @@ rule features:
         attacks=canonical(config["features"]["attacks"]),
         batch_size=config["features"]["batch_size"],
         device=lambda wc: model_device(wc.model),
+        reference=lambda wc: MODELS[wc.model].get("reference"),
     threads: 1
     resources:
         gpu=gpu_jobs,

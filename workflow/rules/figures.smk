@@ -12,6 +12,23 @@ rule figure_roc:
         "../scripts/figure_roc.py"
 
 
+rule figure_auc_heatmap:
+    input:
+        "results/mia/metrics.csv",
+    output:
+        report(
+            "results/figures/auc_heatmap.png",
+            caption="../report/auc_heatmap.rst",
+            category="Membership inference",
+        ),
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/figures/auc_heatmap.log",
+    script:
+        "../scripts/figure_auc_heatmap.py"
+
+
 rule figure_pvalue_vs_n:
     input:
         "results/di/pvalue_vs_n.csv",

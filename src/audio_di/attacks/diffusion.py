@@ -1,7 +1,17 @@
-"""Attacks on diffusion models, through DiffusionAdapter only."""
+"""Attacks on diffusion models, through DiffusionAdapter only.
+
+Notation: z = adapter.encode(audio) (x0); z_t = sqrt(abar_t) z + sqrt(1 - abar_t) eps;
+eps_hat = adapter.epsilon(z_t, t, cond). Noise comes only from clip_noise(clip_id, draw, seed),
+so a clip's features do not depend on the other clips of its batch. Noising, errors and
+inversion run in float32 whatever dtype the model runs in (the dtype encode returns).
+
+Every function returns {feature name: per-clip values (batch,)}; the registry names columns
+`<attack>__<feature>` and records which direction means member.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -35,6 +45,81 @@ def tile(cond: Any, times: int) -> Any:
     raise TypeError(f"cannot repeat a condition of type {type(cond).__name__}")
 
 
+# -- shared pieces ---------------------------------------------------------------------------
+
+
+def _noise(meta: pd.DataFrame, draws: int, seed: int, shape: torch.Size) -> torch.Tensor:
+    """Noise rows ordered (draw, clip), each fixed by (seed, clip, draw)."""
+    clip_ids = list(meta["clip_id"])
+    return torch.stack(
+        [clip_noise(clip_id, draw, seed, shape) for draw in range(draws) for clip_id in clip_ids]
+    )
+
+
+def _abar(adapter: DiffusionAdapter, t: torch.Tensor, dims: int) -> torch.Tensor:
+    """abar_t in float32 for integer timesteps t, shaped to broadcast over `dims`-dim rows."""
+    abar = adapter.alphas_cumprod.to(t.device, torch.float32)[t]
+    return abar.view(-1, *([1] * (dims - 1)))
+
+
+def _steps(timesteps: Any, device: torch.device, rows: int) -> torch.Tensor:
+    """Integer timesteps, one per row, from an int or a per-row sequence."""
+    if isinstance(timesteps, int):
+        return torch.full((rows,), timesteps, device=device, dtype=torch.long)
+    return torch.as_tensor(timesteps, device=device, dtype=torch.long)
+
+
+def _noised(
+    adapter: DiffusionAdapter,
+    x0: torch.Tensor,
+    meta: pd.DataFrame,
+    timesteps: list[int],
+    draws: int,
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(t, eps, x_t) for rows ordered (timestep, draw, clip), eps and x_t in float32.
+
+    Each draw's noise is shared by all timesteps, so timesteps are compared on equal noise.
+    """
+    batch, shape = len(x0), x0.shape[1:]
+    ones = [1] * len(shape)
+    noise = _noise(meta, draws, seed, shape).to(x0.device)
+    t = torch.tensor(timesteps, device=x0.device).repeat_interleave(draws * batch)
+    abar = _abar(adapter, t, x0.dim())
+    eps = noise.repeat(len(timesteps), *ones)
+    x_t = abar.sqrt() * x0.float().repeat(len(timesteps) * draws, *ones) + (1 - abar).sqrt() * eps
+    return t, eps, x_t
+
+
+def _eps(
+    adapter: DiffusionAdapter, x_t: torch.Tensor, t: torch.Tensor, cond: Any, dtype: torch.dtype
+) -> torch.Tensor:
+    """Noise prediction in float32, the model running in `dtype`."""
+    return adapter.epsilon(x_t.to(dtype), t, cond).float()
+
+
+def _mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per row."""
+    return (pred - target).pow(2).flatten(1).mean(dim=1)
+
+
+def _per_timestep(
+    error: torch.Tensor, timesteps: list[int], draws: int, batch: int
+) -> dict[str, torch.Tensor]:
+    """Rows (timestep, draw, clip) -> `t<step>` (mean over draws) and `mean` over timesteps."""
+    error = error.view(len(timesteps), draws, batch).mean(dim=1)
+    features = {f"t{step}": error[i] for i, step in enumerate(timesteps)}
+    features["mean"] = error.mean(dim=0)
+    return features
+
+
+def _detached(features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {name: value.detach() for name, value in features.items()}
+
+
+# -- attacks ---------------------------------------------------------------------------------
+
+
 def denoising_loss(
     adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
 ) -> dict[str, torch.Tensor]:
@@ -46,24 +131,226 @@ def denoising_loss(
     timesteps = [int(t) for t in settings["timesteps"]]
     draws = int(settings["draws"])
     x0 = adapter.encode(audio)
-    batch, shape, dtype = len(x0), x0.shape[1:], x0.dtype
-    noise = torch.stack(
+    t, eps, x_t = _noised(adapter, x0, meta, timesteps, draws, int(settings["seed"]))
+    cond = tile(adapter.condition(meta), len(timesteps) * draws)
+    error = _mse(_eps(adapter, x_t, t, cond, x0.dtype), eps)
+    return _per_timestep(error, timesteps, draws, len(x0))
+
+
+def _pia(adapter, audio, meta, settings, normalise: bool) -> dict[str, torch.Tensor]:
+    timesteps = [int(t) for t in settings["timesteps"]]
+    p = float(settings["p"])
+    x0 = adapter.encode(audio)
+    batch, ones, copies = len(x0), [1] * (x0.dim() - 1), len(timesteps)
+    cond = adapter.condition(meta)
+    eps0 = _eps(adapter, x0.float(), _steps(0, x0.device, batch), cond, x0.dtype)
+    if normalise:
+        # The expected norm of standard normal noise of this size is about sqrt(numel).
+        norm = eps0.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *ones)
+        eps0 = eps0 / norm * math.sqrt(eps0[0].numel())
+    t = torch.tensor(timesteps, device=x0.device).repeat_interleave(batch)
+    abar = _abar(adapter, t, x0.dim())
+    eps = eps0.repeat(copies, *ones)
+    x_t = abar.sqrt() * x0.float().repeat(copies, *ones) + (1 - abar).sqrt() * eps
+    pred = _eps(adapter, x_t, t, tile(cond, copies), x0.dtype)
+    score = (pred - eps).abs().pow(p).flatten(1).mean(dim=1).pow(1 / p).view(copies, batch)
+    return {f"t{step}": score[i] for i, step in enumerate(timesteps)}
+
+
+def pia(
+    adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
+) -> dict[str, torch.Tensor]:
+    """Proximal initialisation (PIA): the model's own t=0 noise, eps0 = eps_hat(z, 0), is used
+    to noise z to each timestep t; feature `t<step>` is the l_p distance (mean |.|^p, then
+    ^(1/p)) between eps0 and eps_hat(z_t, t). Lower: member. Two forward calls.
+    """
+    return _pia(adapter, audio, meta, settings, normalise=False)
+
+
+def pian(
+    adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
+) -> dict[str, torch.Tensor]:
+    """PIA with eps0 rescaled per clip to the norm of standard normal noise, sqrt(numel)."""
+    return _pia(adapter, audio, meta, settings, normalise=True)
+
+
+def _ddim_step(
+    adapter: DiffusionAdapter,
+    x: torch.Tensor,
+    t: int,
+    target: int,
+    cond: Any,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """Deterministic DDIM (eta = 0) move of x from timestep t to `target`, up or down."""
+    rows = len(x)
+    eps = _eps(adapter, x, _steps(t, x.device, rows), cond, dtype)
+    abar_t = _abar(adapter, _steps(t, x.device, 1), x.dim())
+    abar_target = _abar(adapter, _steps(target, x.device, 1), x.dim())
+    x0_pred = (x - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()
+    return abar_target.sqrt() * x0_pred + (1 - abar_target).sqrt() * eps
+
+
+def secmi(
+    adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
+) -> dict[str, torch.Tensor]:
+    """SecMI_stat: DDIM-invert z (as x at t=0) to t_sec in steps of k, denoise one step to
+    t_sec - k and re-invert to t_sec; feature `stat` is the mean squared distance between the
+    two states at t_sec. Lower: member. t_sec / k + 2 forward calls over the batch.
+    """
+    t_sec, k = int(settings["t_sec"]), int(settings["k"])
+    if k <= 0 or t_sec < k or t_sec % k:
+        raise ValueError(f"secmi needs 0 < k <= t_sec with t_sec a multiple of k, got {t_sec}, {k}")
+    x0 = adapter.encode(audio)
+    cond = adapter.condition(meta)
+    x = x0.float()
+    for t in range(0, t_sec, k):
+        x = _ddim_step(adapter, x, t, t + k, cond, x0.dtype)
+    back = _ddim_step(adapter, x, t_sec, t_sec - k, cond, x0.dtype)
+    again = _ddim_step(adapter, back, t_sec - k, t_sec, cond, x0.dtype)
+    return {"stat": _mse(again, x)}
+
+
+def gradient_masking(
+    adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
+) -> dict[str, torch.Tensor]:
+    """Denoising loss on the entries of z_t where |d loss / d z_t| is largest.
+
+    Per row (timestep, draw, clip) the `fraction` of entries with the largest input gradient
+    are kept and the squared eps error is averaged over them only. Features `t<step>` and
+    `mean`, as denoising_loss. Lower: member. Needs gradients (wrt the input only).
+    """
+    timesteps = [int(t) for t in settings["timesteps"]]
+    draws, fraction = int(settings["draws"]), float(settings["fraction"])
+    if not 0 < fraction <= 1:
+        raise ValueError(f"gradient_masking fraction must be in (0, 1], got {fraction}")
+    x0 = adapter.encode(audio).detach()
+    t, eps, x_t = _noised(adapter, x0, meta, timesteps, draws, int(settings["seed"]))
+    x_t = x_t.requires_grad_(True)
+    cond = tile(adapter.condition(meta), len(timesteps) * draws)
+    error = (_eps(adapter, x_t, t, cond, x0.dtype) - eps).pow(2).flatten(1)
+    # A sum of per-row means, so a row's gradient does not depend on how many rows there are.
+    (grad,) = torch.autograd.grad(error.mean(dim=1).sum(), x_t)
+    keep = max(1, math.ceil(fraction * error.shape[1]))
+    top = grad.detach().abs().flatten(1).topk(keep, dim=1).indices
+    masked = error.detach().gather(1, top).mean(dim=1)
+    return _detached(_per_timestep(masked, timesteps, draws, len(x0)))
+
+
+def noise_optimisation(
+    adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
+) -> dict[str, torch.Tensor]:
+    """Adam on a perturbation delta of z_t (from 0) to minimise ||eps_hat(z_t + delta) - eps||^2.
+
+    Features (means over draws): `loss`, the per-clip mean squared error after `steps` Adam
+    steps, and `delta_norm`, ||delta||_2. Both lower: member. A member sits near a minimum of
+    the model's error, where the gradient is small and changes sign, so Adam's (roughly
+    sign-sized) steps cancel and delta stays short; away from training data the gradient
+    keeps its direction and delta grows by about lr per step per entry.
+    Needs gradients (wrt delta only).
+    """
+    step, draws = int(settings["timestep"]), int(settings["draws"])
+    x0 = adapter.encode(audio).detach()
+    batch = len(x0)
+    t, eps, x_t = _noised(adapter, x0, meta, [step], draws, int(settings["seed"]))
+    cond = tile(adapter.condition(meta), draws)
+    delta = torch.zeros_like(x_t, requires_grad=True)
+    optimiser = torch.optim.Adam([delta], lr=float(settings["lr"]))
+    for _ in range(int(settings["steps"])):
+        # A sum over rows of per-row means: each row's gradient ignores the batch size.
+        loss = _mse(_eps(adapter, x_t + delta, t, cond, x0.dtype), eps).sum()
+        (delta.grad,) = torch.autograd.grad(loss, delta)
+        optimiser.step()
+    with torch.no_grad():
+        final = _mse(_eps(adapter, x_t + delta, t, cond, x0.dtype), eps)
+        norm = delta.flatten(1).norm(dim=1)
+    return {
+        "loss": final.view(draws, batch).mean(dim=0),
+        "delta_norm": norm.view(draws, batch).mean(dim=0),
+    }
+
+
+def _grid(count: int, total: int) -> list[int]:
+    """`count` evenly spaced timesteps, the centres of equal slices of 0 .. total - 1."""
+    return [int((i + 0.5) * total / count) for i in range(count)]
+
+
+def gradient_norms(
+    adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
+) -> dict[str, torch.Tensor]:
+    """GSA-style: per clip, the L2 norm of d loss / d theta for each parameter group.
+
+    The loss is the clip's denoising loss averaged over `num_timesteps` evenly spaced
+    timesteps and `draws` draws. Features are the group names of adapter.parameter_groups(),
+    limited to `layers` ("all" or None for every group). Lower: member (training drove the
+    gradient of its members towards zero). One forward and backward call per clip.
+    """
+    groups = adapter.parameter_groups()
+    layers = settings["layers"]
+    if layers is None or layers == "all":
+        layers = list(groups)
+    else:
+        layers = [str(layer) for layer in layers]
+        unknown = sorted(set(layers) - set(groups))
+        if unknown:
+            raise ValueError(
+                f"gradient_norms layers {unknown} unknown; this model's groups: {list(groups)}"
+            )
+    params = [p for layer in layers for p in groups[layer]]
+    timesteps = _grid(int(settings["num_timesteps"]), adapter.num_train_timesteps)
+    draws, seed = int(settings["draws"]), int(settings["seed"])
+    x0 = adapter.encode(audio).detach()
+    cond = adapter.condition(meta)
+    norms = torch.zeros(len(layers), len(x0), device=x0.device)
+    # The group of every gradient entry, in the order of `params`.
+    owner = torch.cat(
         [
-            clip_noise(clip_id, draw, int(settings["seed"]), shape)
-            for draw in range(draws)
-            for clip_id in meta["clip_id"]
+            torch.full((p.numel(),), g, dtype=torch.long)
+            for g, layer in enumerate(layers)
+            for p in groups[layer]
         ]
     ).to(x0.device)
-    # Rows ordered (timestep, draw, clip); each draw's noise is shared by all timesteps.
-    # Noising and the error are computed in float32, whatever dtype the model runs in.
-    copies, ones = len(timesteps) * draws, [1] * len(shape)
-    t = torch.tensor(timesteps, device=x0.device).repeat_interleave(draws * batch)
-    abar = adapter.alphas_cumprod.to(x0.device, torch.float32)[t].view(-1, *ones)
-    eps = noise.repeat(len(timesteps), *ones)
-    x_t = abar.sqrt() * x0.float().repeat(copies, *ones) + (1 - abar).sqrt() * eps
-    pred = adapter.epsilon(x_t.to(dtype), t, tile(adapter.condition(meta), copies))
-    error = (pred.float() - eps).pow(2).flatten(1).mean(dim=1)
-    error = error.view(len(timesteps), draws, batch).mean(dim=1)
-    features = {f"t{step}": error[i] for i, step in enumerate(timesteps)}
-    features["mean"] = error.mean(dim=0)
-    return features
+    for i in range(len(x0)):
+        clip, row = x0[i : i + 1], meta.iloc[i : i + 1]
+        t, eps, x_t = _noised(adapter, clip, row, timesteps, draws, seed)
+        copies = len(timesteps) * draws
+        clip_cond = tile(_row(cond, i), copies)
+        loss = _mse(_eps(adapter, x_t, t, clip_cond, x0.dtype), eps).mean()
+        grads = torch.autograd.grad(loss, params, allow_unused=True, materialize_grads=True)
+        # Squared entries of every gradient, summed into their groups in one go.
+        squares = torch.cat([grad.detach().float().reshape(-1) for grad in grads]).pow(2)
+        norms[:, i] = torch.zeros(len(layers), device=x0.device).index_add_(0, owner, squares)
+    return {layer: norms[g].sqrt() for g, layer in enumerate(layers)}
+
+
+def _row(cond: Any, i: int) -> Any:
+    """Clip i's condition, keeping the batch axis (the inverse of tile's layout)."""
+    if cond is None:
+        return None
+    if isinstance(cond, torch.Tensor):
+        return cond[i : i + 1]
+    if isinstance(cond, dict):
+        return {key: _row(value, i) for key, value in cond.items()}
+    if isinstance(cond, tuple):
+        return tuple(_row(value, i) for value in cond)
+    if isinstance(cond, list):
+        return cond[i : i + 1]
+    raise TypeError(f"cannot index a condition of type {type(cond).__name__}")
+
+
+def conditional_gap(
+    adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
+) -> dict[str, torch.Tensor]:
+    """CLiD-style: denoising loss under the true condition minus under the null condition,
+    on the same noise. Features `t<step>` (mean over draws) and `mean` over timesteps.
+    Lower (more negative): member, whose condition explains it better than for other clips.
+    """
+    timesteps = [int(t) for t in settings["timesteps"]]
+    draws = int(settings["draws"])
+    x0 = adapter.encode(audio)
+    t, eps, x_t = _noised(adapter, x0, meta, timesteps, draws, int(settings["seed"]))
+    copies = len(timesteps) * draws
+    true = _mse(_eps(adapter, x_t, t, tile(adapter.condition(meta), copies), x0.dtype), eps)
+    null_cond = tile(adapter.null_condition(len(x0)), copies)
+    null = _mse(_eps(adapter, x_t, t, null_cond, x0.dtype), eps)
+    return _per_timestep(true - null, timesteps, draws, len(x0))

@@ -7,8 +7,10 @@ manifest rows, settings) and returns {setting name: per-clip values (batch,)}.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,8 @@ from tqdm import tqdm
 
 from audio_di.attacks import autoregressive, diffusion
 from audio_di.models.base import Adapter, AutoregressiveAdapter, DiffusionAdapter
+
+log = logging.getLogger(__name__)
 
 FAMILIES: dict[str, type[Adapter]] = {
     "diffusion": DiffusionAdapter,
@@ -34,6 +38,11 @@ class Attack:
     # -1 when lower values mean member, +1 when higher values do.
     member_sign: int
     defaults: Mapping[str, Any]
+    # Runs with autograd on (outside inference mode); such attacks take gradients with
+    # torch.autograd.grad, so model parameters never accumulate .grad.
+    needs_grad: bool = False
+    # Compares with a reference model, which extract_features must be given.
+    needs_reference: bool = False
 
 
 ATTACKS: dict[str, Attack] = {
@@ -46,7 +55,56 @@ ATTACKS: dict[str, Attack] = {
             -1,
             {"timesteps": (50, 100, 200, 300, 500), "draws": 2, "seed": 0},
         ),
+        Attack("pia", "diffusion", diffusion.pia, -1, {"timesteps": (200,), "p": 4}),
+        Attack("pian", "diffusion", diffusion.pian, -1, {"timesteps": (200,), "p": 4}),
+        Attack("secmi", "diffusion", diffusion.secmi, -1, {"t_sec": 100, "k": 20}),
+        Attack(
+            "gradient_masking",
+            "diffusion",
+            diffusion.gradient_masking,
+            -1,
+            {"timesteps": (100, 200, 300), "draws": 1, "fraction": 0.2, "seed": 0},
+            needs_grad=True,
+        ),
+        Attack(
+            "noise_optimisation",
+            "diffusion",
+            diffusion.noise_optimisation,
+            -1,
+            {"timestep": 100, "steps": 3, "lr": 0.05, "draws": 1, "seed": 0},
+            needs_grad=True,
+        ),
+        Attack(
+            "gradient_norms",
+            "diffusion",
+            diffusion.gradient_norms,
+            -1,
+            {"num_timesteps": 2, "draws": 1, "seed": 0, "layers": "all"},
+            needs_grad=True,
+        ),
+        # CLiD-style conditional gap (the name conditional_gap is the autoregressive attack's).
+        Attack(
+            "clid",
+            "diffusion",
+            diffusion.conditional_gap,
+            -1,
+            {"timesteps": (50, 100, 200, 300, 500), "draws": 1, "seed": 0},
+        ),
         Attack("nll", "autoregressive", autoregressive.nll, -1, {}),
+        Attack("min_k", "autoregressive", autoregressive.min_k, -1, {"k": (5, 10, 20, 30, 50)}),
+        Attack("max_k", "autoregressive", autoregressive.max_k, -1, {"k": (5, 10, 20, 30, 50)}),
+        Attack(
+            "min_k_plus",
+            "autoregressive",
+            autoregressive.min_k_plus,
+            +1,
+            {"k": (5, 10, 20, 30, 50)},
+        ),
+        Attack("zlib", "autoregressive", autoregressive.zlib_ratio, -1, {}),
+        Attack("conditional_gap", "autoregressive", autoregressive.conditional_gap, -1, {}),
+        Attack(
+            "reference", "autoregressive", autoregressive.reference, -1, {}, needs_reference=True
+        ),
     )
 }
 
@@ -80,17 +138,48 @@ def feature_sign(column: str) -> int:
     return _attack(column.split("__", 1)[0]).member_sign
 
 
+@contextlib.contextmanager
+def _autograd(needs_grad: bool) -> Iterator[None]:
+    """Inference mode, or autograd on for the attacks that take gradients."""
+    if needs_grad:
+        with torch.inference_mode(False), torch.enable_grad():
+            yield
+    else:
+        with torch.inference_mode():
+            yield
+
+
+def attacks_for(
+    adapter: Adapter, attacks: Mapping[str, Mapping[str, Any] | None], has_reference: bool
+) -> dict[str, Mapping[str, Any] | None]:
+    """The configured attacks that apply: a model without a reference skips, and says so,
+    the attacks that need one."""
+    skipped = [n for n in attacks if _attack(n).needs_reference and not has_reference]
+    if skipped:
+        log.info("%s has no reference model: skipping %s", type(adapter).__name__, skipped)
+    return {n: s for n, s in attacks.items() if n not in skipped}
+
+
 def extract_features(
     adapter: Adapter,
     audio: np.ndarray,
     meta: pd.DataFrame,
     attacks: Mapping[str, Mapping[str, Any] | None],
     batch_size: int,
+    reference: Adapter | None = None,
 ) -> pd.DataFrame:
     """Per-clip features: clip_id, then float64 columns `<attack>__<setting>`.
 
     audio is (clips, samples) mono at adapter.sample_rate; meta has one row per clip
     (clip_id, artist, caption, ...); attacks maps attack names to settings overriding defaults.
+    reference is the model the `reference` attack calibrates against (same sample rate).
+    Each attack also gets, under settings[autoregressive.BATCH], one dict per batch shared by
+    all attacks: {"reference": reference} plus whatever they cache there (codes, log-probs).
+
+    A batch that runs out of CUDA memory is retried at half the size. An attack that fails on
+    a batch (other than with a ValueError, which means bad input) is retried clip by clip; a
+    clip it still fails on, or scores as NaN or inf, gets a missing value and a warning naming
+    the clip and the attack, and the other clips keep theirs.
     """
     if audio.ndim != 2 or len(audio) != len(meta):
         raise ValueError(f"audio {audio.shape} must be (clips, samples) for {len(meta)} rows")
@@ -101,21 +190,90 @@ def extract_features(
                 f"attack {attack.name!r} is for {attack.family} models, "
                 f"but {type(adapter).__name__} is not a {FAMILIES[attack.family].__name__}"
             )
+        if attack.needs_reference and reference is None:
+            raise ValueError(f"attack {attack.name!r} needs a reference model; none was given")
     meta = meta.reset_index(drop=True)
-    columns: dict[str, list[np.ndarray]] = {}
-    starts = range(0, len(audio), batch_size)
-    with torch.inference_mode():
-        for start in tqdm(starts, desc="features", unit="batch", file=sys.stderr):
-            chunk = np.ascontiguousarray(audio[start : start + batch_size], dtype=np.float32)
-            # Mono clips, repeated for adapters that take more channels.
-            batch = torch.from_numpy(chunk)[:, None].to(adapter.device)
-            batch = batch.expand(-1, adapter.channels, -1)
-            rows = meta.iloc[start : start + batch_size]
-            for attack, settings in chosen:
-                for setting, values in attack.fn(adapter, batch, rows, settings).items():
-                    column = f"{attack.name}__{setting}"
-                    columns.setdefault(column, []).append(values.double().cpu().numpy())
+    values: dict[str, np.ndarray] = {}  # column -> (clips,), NaN until scored
+    errors: dict[str, Exception] = {}  # attack -> the first error it raised
+    size, start = batch_size, 0
+    with tqdm(total=len(audio), desc="features", unit="clip", file=sys.stderr) as progress:
+        while start < len(audio):
+            stop = min(start + size, len(audio))
+            try:
+                scored = _score_batch(adapter, chosen, audio, meta, start, stop, reference, errors)
+            except torch.OutOfMemoryError:
+                if size == 1:
+                    raise
+                size = max(1, size // 2)
+                log.warning("out of memory at batch %d: retrying with batch %d", stop - start, size)
+                torch.cuda.empty_cache()
+                continue
+            for column, (index, array) in scored.items():
+                values.setdefault(column, np.full(len(audio), np.nan))[index] = array
+            progress.update(stop - start)
+            start = stop
+    for attack, _ in chosen:
+        if not any(column.startswith(f"{attack.name}__") for column in values):
+            # Failing everywhere is a bad setting or a bug, not a hard clip: stop with its error.
+            raise errors[attack.name]
     table = pd.DataFrame({"clip_id": meta["clip_id"].to_numpy()})
-    for column, parts in columns.items():
-        table[column] = np.concatenate(parts).astype(np.float64)
+    for column, array in values.items():
+        bad = ~np.isfinite(array)
+        if bad.any():
+            clips = meta.loc[bad, "clip_id"].tolist()
+            log.warning("%s is missing for %d clip(s): %s", column, bad.sum(), clips[:10])
+        table[column] = np.where(bad, np.nan, array)
     return table
+
+
+def _score_batch(
+    adapter: Adapter,
+    chosen: list[tuple[Attack, dict[str, Any]]],
+    audio: np.ndarray,
+    meta: pd.DataFrame,
+    start: int,
+    stop: int,
+    reference: Adapter | None,
+    errors: dict[str, Exception],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """column -> (clip indices, values) for clips start..stop-1 under every chosen attack."""
+    chunk = np.ascontiguousarray(audio[start:stop], dtype=np.float32)
+    # Mono clips, repeated for adapters that take more channels.
+    batch = torch.from_numpy(chunk)[:, None].to(adapter.device)
+    batch = batch.expand(-1, adapter.channels, -1)
+    rows = meta.iloc[start:stop]
+    shared = {"reference": reference}
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for attack, settings in chosen:
+        try:
+            with _autograd(attack.needs_grad):
+                features = attack.fn(
+                    adapter, batch, rows, {**settings, autoregressive.BATCH: shared}
+                )
+        except (torch.OutOfMemoryError, ValueError):
+            # Out of memory is handled by the caller; a ValueError is bad input (a setting,
+            # an unknown artist), which no clip-by-clip retry can mend.
+            raise
+        except Exception as err:
+            errors.setdefault(attack.name, err)
+            if stop - start == 1:
+                log.warning("%s failed on clip %s: %s", attack.name, rows["clip_id"].iloc[0], err)
+                continue
+            log.warning("%s failed on a batch (%s); scoring its clips one by one", attack.name, err)
+            singles = [
+                _score_batch(
+                    adapter, [(attack, settings)], audio, meta, i, i + 1, reference, errors
+                )
+                for i in range(start, stop)
+            ]
+            for column in dict.fromkeys(c for single in singles for c in single):
+                parts = [single[column] for single in singles if column in single]
+                out[column] = (
+                    np.concatenate([i for i, _ in parts]),
+                    np.concatenate([v for _, v in parts]),
+                )
+            continue
+        index = np.arange(start, stop)
+        for setting, tensor in features.items():
+            out[f"{attack.name}__{setting}"] = (index, tensor.detach().double().cpu().numpy())
+    return out

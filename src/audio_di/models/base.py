@@ -51,6 +51,10 @@ class DiffusionAdapter(Adapter):
     def predict(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any) -> torch.Tensor:
         """Model output at noisy input x_t and integer timesteps t (one per row)."""
 
+    def parameter_groups(self) -> dict[str, list[torch.nn.Parameter]]:
+        """The denoiser's parameters by block (name -> parameters), for gradient attacks."""
+        raise NotImplementedError(f"{type(self).__name__} does not expose parameter groups")
+
     def epsilon(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any) -> torch.Tensor:
         """Noise prediction, converted from v where the model predicts v."""
         out = self.predict(x_t, t, cond)

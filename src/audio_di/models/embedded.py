@@ -322,6 +322,18 @@ class EmbeddedDiffusion(EmbeddedModel, DiffusionAdapter):
     def predict(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.parts["net"](x_t, t, class_labels=cond).sample
 
+    def parameter_groups(self) -> dict[str, list[torch.nn.Parameter]]:
+        """The UNet's parameters by top-level block: conv_in, time_embedding, class_embedding,
+        down_blocks.0, ..., mid_block, up_blocks.N, conv_norm_out, conv_out."""
+        net = self.parts["net"]
+        groups: dict[str, list[torch.nn.Parameter]] = {}
+        for name, param in net.named_parameters():
+            parts = name.split(".")
+            top = net.get_submodule(parts[0])
+            key = ".".join(parts[:2]) if isinstance(top, torch.nn.ModuleList) else parts[0]
+            groups.setdefault(key, []).append(param)
+        return groups
+
     def _training_inputs(self, mel, generator):
         return mel[:, None]
 
