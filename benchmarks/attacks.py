@@ -1,7 +1,7 @@
 """Speed of the diffusion attacks on a default-sized embedded diffusion model.
 
-Trains the study's embedded diffusion architecture (params.yaml `embedded`: UNet [8, 16, 32]
-on 32x32 log-mels of 4 s clips at 16 kHz) for one epoch on synthetic clips, then
+Trains the study's embedded diffusion architecture (params.yaml `embedded`) for one epoch on
+synthetic clips of the study's clip length, then
   1. scores denoising_loss with the batched extractor (`extract_features`) and with a naive
      loop (one forward call per clip, timestep and draw), checks that both give the same
      numbers, and prints clips/s of each and their ratio;
@@ -20,22 +20,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import yaml
 
 from audio_di.attacks import ATTACKS, extract_features
 from audio_di.attacks.diffusion import clip_noise
 from audio_di.models import load_adapter, train_model
 
-SAMPLE_RATE = 16000
-SECONDS = 4.0
+# The study's own corpus and model settings, so that the benchmark follows params.yaml.
+PARAMS = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+CORPUS = next(iter(PARAMS["corpora"].values()))
+SAMPLE_RATE = CORPUS["sample_rate"]
+SECONDS = CORPUS["clip_seconds"]
 CONFIG = {
-    "frontend": {"n_fft": 2048, "hop_length": 2000, "n_mels": 32, "frames": 32},
+    **PARAMS["embedded"]["embedded_diffusion"],
+    "frontend": PARAMS["embedded"]["frontend"],
     "sample_rate": SAMPLE_RATE,
-    "block_out_channels": [8, 16, 32],
-    "layers_per_block": 1,
-    "prediction_type": "epsilon",
-    "learning_rate": 2.0e-3,
-    "batch_size": 16,
-    "cond_dropout": 0.1,
 }
 
 

@@ -21,6 +21,7 @@ METRIC_COLUMNS = [
     "n_members",
     "n_nonmembers",
     "n_missing",
+    "member_sign",
 ]
 
 
@@ -126,7 +127,7 @@ def membership_metrics(
         )
         rows.append(
             (model, column, value, lo, hi, tpr_at_fpr(pos, neg, 0.01), tpr_at_fpr(pos, neg, 0.001),
-             len(pos), len(neg), int((~ok).sum()))
+             len(pos), len(neg), int((~ok).sum()), sign)
         )  # fmt: skip
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 

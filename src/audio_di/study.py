@@ -121,9 +121,11 @@ def model_features(
     batch_size: int,
     device: str,
     reference: dict | None = None,
+    only: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Membership features of every evaluated clip under the attacks of the model's family;
-    `reference` is the spec of the model that reference-calibrated attacks compare with."""
+    """Membership features of every evaluated clip under the attacks of the model's family
+    (or the subset `only` names); `reference` is the spec of the model that
+    reference-calibrated attacks compare with."""
     from audio_di.attacks.registry import attacks_for, extract_features, family_of
     from audio_di.models import load_adapter
 
@@ -136,7 +138,15 @@ def model_features(
     meta = manifest.loc[clip_ids].reset_index()
     audio = corpus_audio(manifest_path, clip_ids, adapter.sample_rate)
     reference_adapter = load_adapter(reference, adapter.device) if reference else None
-    chosen = attacks_for(adapter, attacks[family], reference_adapter is not None)
+    configured = attacks[family]
+    unknown = sorted(set(only or []) - set(configured))
+    if unknown:
+        raise ValueError(
+            f"model attacks {unknown} are not configured under features.attacks.{family}"
+        )
+    if only is not None:
+        configured = {name: configured[name] for name in only}
+    chosen = attacks_for(adapter, configured, reference_adapter is not None)
     return extract_features(adapter, audio, meta, chosen, batch_size, reference=reference_adapter)
 
 

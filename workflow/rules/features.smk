@@ -13,6 +13,7 @@ rule features:
         batch_size=config["features"]["batch_size"],
         device=lambda wc: model_device(wc.model),
         reference=lambda wc: MODELS[wc.model].get("reference"),
+        only=lambda wc: MODELS[wc.model].get("attacks"),
     threads: 1
     resources:
         gpu=gpu_jobs,

@@ -21,5 +21,6 @@ with log_to(snakemake.log[0]):
         batch_size=params.batch_size,
         device=params.device,
         reference=reference,
+        only=params.only,
     )
     write_table(features, snakemake.output[0])
