@@ -4,11 +4,14 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
 from audio_di.di import (
+    METHODS,
+    contamination_curve,
     crossfit_scores,
-    crossfit_test,
     dataset_inference,
+    false_positive_rate,
     fit_logistic,
     pvalue_vs_n,
+    validation_null,
     welch_greater,
     welch_greater_by_work,
     work_folds,
@@ -94,32 +97,45 @@ def test_crossfit_scores_are_out_of_fold():
     assert welch_greater(score_s, score_v)[0] > 0.01
 
 
-def test_null_false_positive_rate_is_alpha_with_correlated_clips():
+def test_split_null_false_positive_rate_is_alpha_with_correlated_clips():
     # Strong work effects and no membership effect: clip-level folds or a clip-level test
     # would find "differences" between the works; the procedure must not.
     rng = np.random.default_rng(3)
     trials, alpha = 2000, 0.05
     s, ws = clustered(rng, 8, 6, 3, batch=trials)
     v, wv = clustered(rng, 8, 6, 3, batch=trials)
-    p = crossfit_test(s, v, ws, wv, 5, rng)
+    p = METHODS["split"](s, v, ws, wv, 5, rng)
     rate = (p < alpha).mean()
     lo, hi = stats.binomtest(int(rate * trials), trials, alpha).proportion_ci(0.99)
-    assert lo <= alpha <= hi, f"false-positive rate {rate:.3f} outside binomial interval"
+    assert lo <= alpha, f"false-positive rate {rate:.3f} exceeds alpha beyond sampling error"
 
 
-def test_power_rises_with_n_under_a_known_shift():
+def test_crossfit_welch_is_anti_conservative_with_several_features():
+    """A measured property, not a wish: the Welch test on cross-fitted scores rejects too
+    often under the null when the scorer has several features (about 0.09 at alpha 0.05 with
+    10 features and 7 works a side), which is why the study runs the null calibration and
+    reports the split procedure beside it. Fixing crossfit's calibration should fail this."""
+    rng = np.random.default_rng(13)
+    s, ws = clustered(rng, 7, 6, 10, batch=3000)
+    v, wv = clustered(rng, 7, 6, 10, batch=3000)
+    rate, lo, _ = false_positive_rate(METHODS["crossfit"](s, v, ws, wv, 5, rng), 0.05)
+    assert lo > 0.05
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_power_rises_with_n_under_a_known_shift(method):
     rng = np.random.default_rng(4)
     suspect, works_s = clustered(rng, 100, 4, 3, shift=0.3, work_sd=0.3)
     validation, works_v = clustered(rng, 100, 4, 3, work_sd=0.3)
     curve = pvalue_vs_n(
-        suspect[0], validation[0], works_s[0], works_v[0], "crossfit", [10, 50, 200], 200, 5,
+        suspect[0], validation[0], works_s[0], works_v[0], method, [10, 50, 200], 200, 5,
         0.05, seed=0,
     )  # fmt: skip
     assert list(curve["n"]) == [10, 50, 200, 400]
     assert curve["detect_rate"].is_monotonic_increasing
     assert curve["detect_rate"].iloc[-1] > 0.9
     assert curve["p_median"].is_monotonic_decreasing
-    p = dataset_inference(suspect[0], validation[0], works_s[0], works_v[0], "crossfit", 5, 0)
+    p = dataset_inference(suspect[0], validation[0], works_s[0], works_v[0], method, 5, 0)
     assert p < 1e-4
 
 
@@ -133,3 +149,36 @@ def test_pvalue_vs_n_stops_at_what_the_sets_can_supply():
 def test_unknown_method_is_named():
     with pytest.raises(ValueError, match="'magic'"):
         dataset_inference(np.zeros((5, 1)), np.zeros((5, 1)), range(5), range(5), "magic", 5, 0)
+
+
+def test_validation_pool_null_is_calibrated():
+    # Trials on one pool share its works, so the rate is checked over many pools.
+    rng = np.random.default_rng(11)
+    pools = [clustered(rng, 16, 4, 3) for _ in range(300)]
+    p = np.concatenate(
+        [validation_null(v[0], w[0], "split", 5, 100, 5, seed=i) for i, (v, w) in enumerate(pools)]
+    )
+    assert len(p) == 1500
+    rate, lo, hi = false_positive_rate(p, 0.05)
+    assert lo <= 0.05  # valid: not above alpha beyond sampling error (split is conservative)
+    validation, works = pools[0]
+    few_works = validation_null(validation[0, :12], works[0, :12], "crossfit", 10, 100, 5, 0)
+    assert len(few_works) == 0  # three works cannot be split into two testable halves
+
+
+def test_contamination_dilutes_detection():
+    rng = np.random.default_rng(12)
+    suspect, works_s = clustered(rng, 12, 4, 3, shift=1.5, work_sd=0.3)
+    validation, works_v = clustered(rng, 24, 4, 3, work_sd=0.3)
+    curve = contamination_curve(
+        suspect[0], validation[0], works_s[0], works_v[0], "crossfit", [0, 0.5, 1.0], 200, 4,
+        0.05, seed=0,
+    )  # fmt: skip
+    rates = curve.set_index("fraction")["detect_rate"]
+    assert rates[0] > 0.9 and rates[0] >= rates[0.5] >= rates[1.0] and rates[1.0] < 0.15
+
+
+def test_false_positive_rate_interval():
+    rate, lo, hi = false_positive_rate(np.r_[np.zeros(5), np.ones(95)], 0.05)
+    ci = stats.binomtest(5, 100).proportion_ci(0.95)
+    assert rate == 0.05 and (lo, hi) == pytest.approx((ci.low, ci.high))

@@ -80,13 +80,18 @@ def test_outputs_follow_the_contracts(study):
         "model", "artist", "artist_status", "method", "n_suspect", "n_validation", "p_value",
         "detected", "blind_auc", "shift_flag",
     ]  # fmt: skip
-    assert len(verdicts) == 3 * 3  # models x evaluated artists (filler excluded)
+    assert len(verdicts) == 3 * 3 * 2  # models x evaluated artists (no filler) x methods
     assert verdicts["p_value"].between(0, 1).all()
     curves = pd.read_csv(study / "results/di/pvalue_vs_n.csv")
     assert {"model", "artist", "method", "n", "p_median", "p_q25", "p_q75", "detect_rate"} <= set(
         curves.columns
     )
-    for figure in ("roc", "pvalue_vs_n"):
+    calibration = pd.read_csv(study / "results/di/calibration.csv")
+    assert list(calibration.columns)[:6] == [
+        "model", "method", "alpha", "null_trials", "false_positive_rate", "fpr_ci_high",
+    ]  # fmt: skip
+    assert (calibration["null_trials"] >= 30).all() and len(calibration) == 3 * 2
+    for figure in ("roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination"):
         assert (study / f"results/figures/{figure}.png").read_bytes()[:4] == b"\x89PNG"
     headline = (study / "results/metrics.json").read_text()
     assert "diffusion_tiny" in headline and "ar_tiny" in headline
@@ -102,7 +107,10 @@ def test_di_setting_reruns_only_di_and_figures(study, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config))
     jobs = planned_jobs(snakemake(study, "--dry-run", config=changed))
-    assert set(jobs) == {"di_model", "di_collect", "figure_pvalue_vs_n", "headline_metrics", "all"}
+    assert set(jobs) == {
+        "di_model", "di_collect", "figure_pvalue_vs_n", "figure_null_qq", "figure_contamination",
+        "headline_metrics", "all",
+    }  # fmt: skip
 
 
 def job_pids(workdir: Path, script: str) -> list[int]:

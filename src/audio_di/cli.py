@@ -9,6 +9,7 @@ from audio_di.io import write_table
 
 
 def _parser() -> argparse.ArgumentParser:
+    from audio_di.di import METHODS
     from audio_di.models import MODELS
 
     parser = argparse.ArgumentParser(prog="audio-di", description=__doc__)
@@ -32,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--curves", help="write p-value vs number of clips here (.csv)")
     audit.add_argument("--device", default="auto")
     audit.add_argument("--batch-size", type=int, default=16)
+    audit.add_argument("--methods", nargs="+", default=sorted(METHODS), choices=sorted(METHODS))
     audit.add_argument("--folds", type=int, default=5)
+    audit.add_argument("--null-trials", type=int, default=1000)
     audit.add_argument("--alpha", type=float, default=0.05)
     audit.add_argument("--n-grid", type=int, nargs="+", default=[5, 10, 20, 50, 100, 200])
     audit.add_argument("--resamples", type=int, default=200)
@@ -43,30 +46,39 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from audio_di.study import DISettings, audit_catalogue, read_catalogue
+    from audio_di.study import DISettings, audit_catalogue, calibration, read_catalogue
 
     try:
         catalogue = read_catalogue(args.catalogue)
-        verdicts, curves = audit_catalogue(
+        result = audit_catalogue(
             {"kind": args.kind, "source": args.model},
             catalogue,
             device=args.device,
             batch_size=args.batch_size,
             di=DISettings(
-                ["crossfit"],
-                args.folds,
-                args.alpha,
-                args.n_grid,
-                args.resamples,
-                args.bootstrap,
-                args.seed,
+                methods=args.methods,
+                folds=args.folds,
+                alpha=args.alpha,
+                n_grid=args.n_grid,
+                resamples=args.resamples,
+                null_trials=args.null_trials,
+                contamination=[],  # needs known members; an audit has none
+                bootstrap=args.bootstrap,
+                seed=args.seed,
             ),  # fmt: skip
         )
     except (ValueError, FileNotFoundError) as err:
         print(f"audio-di: {err}", file=sys.stderr)
         return 2
-    columns = ["artist", "n_suspect", "n_validation", "p_value", "detected", "blind_auc"]
-    print(verdicts[columns + ["shift_flag"]].to_string(index=False))
+    verdicts, curves = result["verdicts"], result["curves"]
+    columns = ["artist", "method", "n_suspect", "n_validation", "p_value", "detected"]
+    print(verdicts[columns + ["blind_auc", "shift_flag"]].to_string(index=False))
+    # The same procedure on splits of the validation works alone: how often it cries wolf.
+    for row in calibration(result["null"], args.alpha).itertuples():
+        print(
+            f"{row.method}: false-positive rate on {row.null_trials} null splits of the "
+            f"validation works: {row.false_positive_rate:.3f} (alpha {row.alpha})"
+        )
     for row in verdicts.itertuples():
         if row.shift_flag:
             print(

@@ -68,14 +68,24 @@ def work_folds(works: np.ndarray, folds: int, rng: np.random.Generator) -> np.nd
     return np.take_along_axis(rank % folds, works, axis=1)
 
 
+# Standardised feature values are clipped here: one wild clip (a failed denoising step, a
+# near-silent clip) must not dominate a logistic fit on a few dozen clips.
+CLIP_Z = 5.0
+
+
 def crossfit_scores(
-    suspect: np.ndarray, validation: np.ndarray, fold_s: np.ndarray, fold_v: np.ndarray
+    suspect: np.ndarray,
+    validation: np.ndarray,
+    fold_s: np.ndarray,
+    fold_v: np.ndarray,
+    score_folds: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold logistic scores for every clip of both sets (suspect = 1, validation = 0).
 
     fold_s, fold_v: (B, n) fold of each clip. Each fold's model, and its standardisation
     statistics, come from the other folds only. A missing (non-finite) feature value is
-    imputed with its training-fold mean, i.e. 0 after standardisation.
+    imputed with its training-fold mean, i.e. 0 after standardisation. Only the folds in
+    `score_folds` (default: all) are scored; the others keep score 0.
     """
     x = np.concatenate([suspect, validation], axis=1)
     y = np.concatenate([np.ones(suspect.shape[:2]), np.zeros(validation.shape[:2])], axis=1)
@@ -83,13 +93,13 @@ def crossfit_scores(
     finite = np.isfinite(x)
     x = np.where(finite, x, 0.0)
     scores = np.zeros(y.shape)
-    for k in np.unique(fold):
+    for k in np.unique(fold) if score_folds is None else score_folds:
         train = (fold != k).astype(float)
         observed = train[..., None] * finite
         count = np.maximum(observed.sum(axis=1, keepdims=True), 1)
         mean = (observed * x).sum(axis=1, keepdims=True) / count
         var = (observed * (x - mean) ** 2).sum(axis=1, keepdims=True) / count
-        z = np.where(finite, (x - mean) / (np.sqrt(var) + 1e-12), 0.0)
+        z = np.where(finite, (x - mean) / (np.sqrt(var) + 1e-12), 0.0).clip(-CLIP_Z, CLIP_Z)
         w = fit_logistic(z, y, train)
         score = np.einsum("bmd,bd->bm", z, w[:, :-1]) + w[:, -1:]
         scores = np.where(fold == k, score, scores)
@@ -102,9 +112,13 @@ def welch_greater(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return stats.ttest_ind(a, b, axis=-1, equal_var=False, alternative="greater").pvalue
 
 
-def _work_means(scores: np.ndarray, works: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row mean score of each work, and which works are present: (B, W) each."""
+def _work_means(
+    scores: np.ndarray, works: np.ndarray, keep: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row mean score of each work over the kept clips, and which works are present."""
     one_hot = works[..., None] == np.arange(works.max(initial=-1) + 1)
+    if keep is not None:
+        one_hot &= keep[..., None]
     counts = one_hot.sum(axis=1)
     sums = np.einsum("bn,bnw->bw", scores, one_hot)
     return sums / np.maximum(counts, 1), counts > 0
@@ -118,12 +132,17 @@ def _masked_moments(values: np.ndarray, mask: np.ndarray):
 
 
 def welch_greater_by_work(
-    score_s: np.ndarray, score_v: np.ndarray, works_s: np.ndarray, works_v: np.ndarray
+    score_s: np.ndarray,
+    score_v: np.ndarray,
+    works_s: np.ndarray,
+    works_v: np.ndarray,
+    keep_s: np.ndarray | None = None,
+    keep_v: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One-sided Welch test on per-work mean scores. Rows with fewer than two works on a
-    side cannot be tested and get p = 1 (never a detection)."""
-    ms, vs, ks = _masked_moments(*_work_means(score_s, works_s))
-    mv, vv, kv = _masked_moments(*_work_means(score_v, works_v))
+    """One-sided Welch test on per-work mean scores of the kept clips (default: all). Rows
+    with fewer than two works on a side cannot be tested and get p = 1 (never a detection)."""
+    ms, vs, ks = _masked_moments(*_work_means(score_s, works_s, keep_s))
+    mv, vv, kv = _masked_moments(*_work_means(score_v, works_v, keep_v))
     se2 = vs / np.maximum(ks, 1) + vv / np.maximum(kv, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (ms - mv) / np.sqrt(se2)
@@ -150,10 +169,26 @@ def crossfit_test(
     return welch_greater_by_work(score_s, score_v, works_s, works_v)
 
 
+def split_test(
+    suspect: np.ndarray,
+    validation: np.ndarray,
+    works_s: np.ndarray,
+    works_v: np.ndarray,
+    folds: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Fit the linear scorer on half of each set's works (part A), then test on the other
+    half (part B) only: half the data for the test, but no cross-fitting dependence."""
+    fold_s, fold_v = work_folds(works_s, 2, rng), work_folds(works_v, 2, rng)
+    score_s, score_v = crossfit_scores(suspect, validation, fold_s, fold_v, score_folds=[1])
+    return welch_greater_by_work(score_s, score_v, works_s, works_v, fold_s == 1, fold_v == 1)
+
+
 # A procedure maps stacks of suspect (B, ns, d) and validation (B, nv, d) features, with the
 # work index of every clip, (B, ns) and (B, nv), to B p-values.
 METHODS: dict[str, Callable[..., np.ndarray]] = {
     "crossfit": crossfit_test,
+    "split": split_test,
 }
 
 
@@ -193,6 +228,27 @@ def dataset_inference(
     )
 
 
+def subset_pvalues(
+    suspect: np.ndarray,
+    validation: np.ndarray,
+    works_s,
+    works_v,
+    method: str,
+    n: int,
+    resamples: int,
+    folds: int,
+    seed: int,
+) -> np.ndarray:
+    """p-values of the procedure on `resamples` random subsets of n clips of each set."""
+    rng = np.random.default_rng(seed)
+    codes_s, codes_v = _codes(works_s), _codes(works_v)
+    pick_s = rng.random((resamples, len(suspect))).argsort(axis=1)[:, :n]
+    pick_v = rng.random((resamples, len(validation))).argsort(axis=1)[:, :n]
+    return _method(method)(
+        suspect[pick_s], validation[pick_v], codes_s[pick_s], codes_v[pick_v], folds, rng
+    )
+
+
 def pvalue_vs_n(
     suspect: np.ndarray,
     validation: np.ndarray,
@@ -208,15 +264,87 @@ def pvalue_vs_n(
     """Run the procedure on `resamples` random subsets of n clips of each set, for every n
     in the grid that both sets can supply and for the largest n they can; report p quartiles
     and the detection rate."""
-    rng = np.random.default_rng(seed)
-    test = _method(method)
-    codes_s, codes_v = _codes(works_s), _codes(works_v)
     largest = min(len(suspect), len(validation))
     rows = []
     for n in sorted({n for n in n_grid if 2 <= n <= largest} | {largest}):
-        pick_s = rng.random((resamples, len(suspect))).argsort(axis=1)[:, :n]
-        pick_v = rng.random((resamples, len(validation))).argsort(axis=1)[:, :n]
-        p = test(suspect[pick_s], validation[pick_v], codes_s[pick_s], codes_v[pick_v], folds, rng)
+        p = subset_pvalues(
+            suspect, validation, works_s, works_v, method, n, resamples, folds, seed + n
+        )
         q25, median, q75 = np.quantile(p, [0.25, 0.5, 0.75])
         rows.append((n, median, q25, q75, float((p < alpha).mean())))
     return pd.DataFrame(rows, columns=["n", "p_median", "p_q25", "p_q75", "detect_rate"])
+
+
+def _split_works(codes: np.ndarray, trials: int, rng: np.random.Generator) -> np.ndarray:
+    """(trials, clips) True where the clip's work fell in side A of a random half split."""
+    n_works = codes.max() + 1
+    side_a = rng.random((trials, n_works)).argsort(axis=1) < n_works // 2
+    return side_a[:, codes]
+
+
+def _pick(mask: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n random clip indices per row among those where mask is True."""
+    keys = np.where(mask, rng.random(mask.shape), np.inf)
+    return keys.argsort(axis=1)[:, :n]
+
+
+def validation_null(
+    validation: np.ndarray, works_v, method: str, trials: int, n_max: int, folds: int, seed: int
+) -> np.ndarray:
+    """p-values of the procedure where both sets come from the validation pool: its works
+    are split in random halves, and n clips are drawn from each (n as large as every split
+    allows, at most n_max). Needs four works; returns no p-values with fewer."""
+    rng = np.random.default_rng(seed)
+    codes = _codes(works_v)
+    if codes.max() + 1 < 4:
+        return np.empty(0)
+    side_a = _split_works(codes, trials, rng)
+    n = int(min(side_a.sum(axis=1).min(), (~side_a).sum(axis=1).min(), n_max))
+    pick_a, pick_b = _pick(side_a, n, rng), _pick(~side_a, n, rng)
+    return _method(method)(
+        validation[pick_a], validation[pick_b], codes[pick_a], codes[pick_b], folds, rng
+    )
+
+
+def contamination_curve(
+    suspect: np.ndarray,
+    validation: np.ndarray,
+    works_s,
+    works_v,
+    method: str,
+    fractions: list[float],
+    trials: int,
+    folds: int,
+    alpha: float,
+    seed: int,
+) -> pd.DataFrame:
+    """Detection rate when a fraction of the suspect set is replaced by non-member clips.
+
+    The validation pool's works are split in random halves: one half supplies the
+    non-member clips mixed into the suspect set, the other is the validation set, so that
+    no clip is on both sides. n is as large as every split allows."""
+    rng = np.random.default_rng(seed)
+    codes_s, codes_v = _codes(works_s), _codes(works_v)
+    if codes_v.max() + 1 < 4:
+        return pd.DataFrame(columns=["fraction", "n", "p_median", "detect_rate"])
+    side_a = _split_works(codes_v, trials, rng)
+    n = int(min(len(suspect), side_a.sum(axis=1).min(), (~side_a).sum(axis=1).min()))
+    test = _method(method)
+    rows = []
+    for fraction in fractions:
+        mixed = int(round(fraction * n))
+        pick_s = rng.random((trials, len(suspect))).argsort(axis=1)[:, : n - mixed]
+        pick_mix, pick_v = _pick(side_a, mixed, rng), _pick(~side_a, n, rng)
+        x_s = np.concatenate([suspect[pick_s], validation[pick_mix]], axis=1)
+        # Works of the mixed-in clips get codes of their own, after the suspect works.
+        w_s = np.concatenate([codes_s[pick_s], codes_s.max() + 1 + codes_v[pick_mix]], axis=1)
+        p = test(x_s, validation[pick_v], w_s, codes_v[pick_v], folds, rng)
+        rows.append((fraction, n, float(np.median(p)), float((p < alpha).mean())))
+    return pd.DataFrame(rows, columns=["fraction", "n", "p_median", "detect_rate"])
+
+
+def false_positive_rate(p: np.ndarray, alpha: float) -> tuple[float, float, float]:
+    """Rate of p < alpha over null trials with its 95% Clopper-Pearson interval."""
+    hits = int((p < alpha).sum())
+    ci = stats.binomtest(hits, len(p), alpha).proportion_ci(0.95)
+    return hits / len(p), float(ci.low), float(ci.high)

@@ -100,3 +100,51 @@ def auc_heatmap(metrics: pd.DataFrame, path: str | Path) -> None:
     )  # fmt: skip
     ax.set(xlabel="", ylabel="", title="Per-clip membership AUC by feature and model")
     _save(fig, path)
+
+
+def null_qq_figure(null: pd.DataFrame, alpha: float, path: str | Path) -> None:
+    """Null p-values against the uniform, per model and method, on log axes where the
+    small p-values that decide verdicts are visible. Above the diagonal is conservative."""
+    data = null.assign(panel=null["model"] + " / " + null["method"])
+    panels = list(dict.fromkeys(data["panel"]))
+    cols = min(4, len(panels))
+    rows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False, layout="constrained"
+    )
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        p = np.sort(data.loc[data["panel"] == panel, "p"].to_numpy())
+        expected = (np.arange(1, len(p) + 1) - 0.5) / len(p)
+        rate = (p < alpha).mean()
+        ax.plot(expected, p.clip(min=1e-6), ".", markersize=2)
+        ax.plot([1e-4, 1], [1e-4, 1], color="grey", linestyle=":")
+        ax.axhline(alpha, color="black", linestyle="--", linewidth=0.8)
+        ax.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-6, 1.1))
+        ax.set_title(f"{panel}\nFPR at {alpha}: {rate:.3f} (n={len(p)})", fontsize=8)
+        ax.set(xlabel="uniform quantile", ylabel="null p-value")
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    fig.suptitle("Null calibration: DI p-values where nothing was trained on")
+    _save(fig, path)
+
+
+def contamination_figure(curves: pd.DataFrame, path: str | Path) -> None:
+    """Detection rate of member artists as non-member clips replace part of the suspect set."""
+    if curves.empty:
+        # The ablation needs four held-out works per artist; say so instead of failing.
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.text(0.5, 0.5, "No member artist has the four held-out works the ablation needs.",
+                ha="center", va="center")  # fmt: skip
+        ax.axis("off")
+        _save(fig, path)
+        return
+    data = curves.assign(panel=curves["model"] + " / " + curves["method"])
+    grid = sns.relplot(
+        data=data, x="fraction", y="detect_rate", hue="artist", col="panel",
+        col_wrap=min(4, data["panel"].nunique()), kind="line", marker="o", height=3.0,
+    )  # fmt: skip
+    grid.set_axis_labels("fraction of suspect clips replaced by non-members", "detection rate")
+    grid.set_titles("{col_name}")
+    grid.set(ylim=(-0.02, 1.02))
+    grid.figure.suptitle("Contamination ablation (member artists)", y=1.02)
+    _save(grid.figure, path)

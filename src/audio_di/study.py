@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,20 @@ import torch
 
 from audio_di.audio import load_clips
 from audio_di.blind import STAT_COLUMNS, audio_statistics, blind_auc
-from audio_di.di import PVALUE_VS_N_COLUMNS, dataset_inference, pvalue_vs_n
+from audio_di.di import (
+    PVALUE_VS_N_COLUMNS,
+    contamination_curve,
+    dataset_inference,
+    false_positive_rate,
+    pvalue_vs_n,
+    subset_pvalues,
+    validation_null,
+)
 from audio_di.mia import membership_metrics, roc_points
 from audio_di.seeding import stable_seed
 from audio_di.splits import evaluation_sets, training_clips
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,8 @@ class DISettings:
     alpha: float
     n_grid: list[int]
     resamples: int
+    null_trials: int
+    contamination: list[float]
     bootstrap: int
     seed: int
 
@@ -185,9 +198,13 @@ def model_dataset_inference(
     splits: pd.DataFrame,
     stats: pd.DataFrame,
     di: DISettings,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per artist: DI verdicts (suspect = train works, validation = held-out works) with the
-    blind baseline's shift flag, and the p-value-vs-n curves."""
+) -> dict[str, pd.DataFrame]:
+    """Per artist and method: DI verdicts (suspect = train works, validation = held-out
+    works) with the blind baseline's shift flag, p-value-vs-n curves, null p-values for the
+    calibration, and the contamination ablation (member artists).
+
+    Null trials come from splitting each artist's validation works in halves, and from the
+    non-member artists' own suspect and validation sets, at least `null_trials` in all."""
     feature_columns = [c for c in features.columns if c != "clip_id"]
     clips = evaluation_sets(splits)
     missing = sorted(set(clips["clip_id"]) - set(features["clip_id"]))
@@ -196,7 +213,10 @@ def model_dataset_inference(
     clips = clips.merge(features, on="clip_id", validate="1:1").merge(
         stats, on="clip_id", validate="1:1"
     )
-    verdicts, curves = [], []
+    statuses = clips.groupby("artist")["artist_status"].first()
+    sources = len(statuses) + int((statuses == "nonmember").sum())
+    per_source = -(-di.null_trials // sources)  # ceiling division
+    tables: dict[str, list] = {"verdicts": [], "curves": [], "null": [], "contamination": []}
     for artist, group in clips.groupby("artist", sort=True):
         suspect, validation = group[group["suspect"]], group[~group["suspect"]]
         artist_seed = stable_seed(di.seed, model, artist)
@@ -213,14 +233,17 @@ def model_dataset_inference(
         # Only an interval above 0.5 means the sets differ; cross-fitted AUCs below 0.5 are
         # a known artefact of fitting on the complement of each fold.
         shift = lo > 0.5
-        status = group["artist_status"].iloc[0]
+        status = statuses[artist]
         xs = suspect[feature_columns].to_numpy(float)
         xv = validation[feature_columns].to_numpy(float)
         # Clips with a missing feature stay in; the procedure imputes the value.
-        missing = int((~np.isfinite(np.r_[xs, xv])).any(axis=1).sum())
+        n_missing = int((~np.isfinite(np.r_[xs, xv])).any(axis=1).sum())
+        largest = min(len(xs), len(xv))
+        labels = {"model": model, "artist": artist, "artist_status": status}
         for method in di.methods:
-            p = dataset_inference(xs, xv, works_s, works_v, method, di.folds, artist_seed)
-            verdicts.append(
+            seed = stable_seed(artist_seed, method)
+            p = dataset_inference(xs, xv, works_s, works_v, method, di.folds, seed)
+            tables["verdicts"].append(
                 (
                     model,
                     artist,
@@ -232,21 +255,79 @@ def model_dataset_inference(
                     p < di.alpha,
                     auc,
                     shift,
-                    missing,
+                    n_missing,
                 )
             )
             curve = pvalue_vs_n(
                 xs, xv, works_s, works_v, method, di.n_grid, di.resamples, di.folds, di.alpha,
-                artist_seed,
+                seed,
             )  # fmt: skip
-            curves.append(
-                curve.assign(model=model, artist=artist, method=method, artist_status=status)
-            )
-    curve_table = pd.concat(curves, ignore_index=True)
+            tables["curves"].append(curve.assign(**labels, method=method))
+            null = {
+                "validation_split": validation_null(
+                    xv, works_v, method, per_source, largest, di.folds, seed + 1
+                )
+            }
+            if status == "nonmember":
+                null["nonmember_artist"] = subset_pvalues(
+                    xs, xv, works_s, works_v, method, largest, per_source, di.folds, seed + 2
+                )
+            for source, values in null.items():
+                tables["null"].append(
+                    pd.DataFrame({**labels, "method": method, "source": source, "p": values})
+                )
+            if status == "member":
+                curve = contamination_curve(
+                    xs, xv, works_s, works_v, method, di.contamination, di.resamples,
+                    di.folds, di.alpha, seed + 3,
+                )  # fmt: skip
+                tables["contamination"].append(curve.assign(**labels, method=method))
+    null = pd.concat(tables["null"], ignore_index=True)
+    short = null.groupby("method").size()
+    if (short < di.null_trials).any():
+        log.warning(
+            "model %s: only %s null trials (asked %d): artists need four held-out works for "
+            "validation splits", model, short.to_dict(), di.null_trials,
+        )  # fmt: skip
+    return {
+        "verdicts": pd.DataFrame(tables["verdicts"], columns=VERDICT_COLUMNS),
+        "curves": pd.concat(tables["curves"], ignore_index=True)[
+            PVALUE_VS_N_COLUMNS + ["artist_status"]
+        ],
+        "null": null,
+        "contamination": _concat_or_empty(tables["contamination"], CONTAMINATION_COLUMNS),
+    }
+
+
+CONTAMINATION_COLUMNS = ["model", "artist", "artist_status", "method", "fraction", "n"] + [
+    "p_median",
+    "detect_rate",
+]
+CALIBRATION_COLUMNS = [
+    "model",
+    "method",
+    "alpha",
+    "null_trials",
+    "false_positive_rate",
+    "fpr_ci_high",
+    "fpr_ci_low",
+]
+
+
+def _concat_or_empty(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return (
-        pd.DataFrame(verdicts, columns=VERDICT_COLUMNS),
-        curve_table[PVALUE_VS_N_COLUMNS + ["artist_status"]],
+        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     )
+
+
+def calibration(null: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Per model and method: the empirical false-positive rate at alpha over the null trials,
+    with its 95% binomial (Clopper-Pearson) interval."""
+    rows = []
+    for (model, method), group in null.groupby(["model", "method"], sort=True):
+        rate, lo, hi = false_positive_rate(group["p"].to_numpy(), alpha)
+        rows.append((model, method, alpha, len(group), rate, hi, lo))
+    return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
 
 
 def smallest_detecting_n(curves: pd.DataFrame, rate: float = 0.95) -> dict[str, int | None]:
@@ -261,7 +342,9 @@ def smallest_detecting_n(curves: pd.DataFrame, rate: float = 0.95) -> dict[str, 
     return out
 
 
-def headline(mia: pd.DataFrame, verdicts: pd.DataFrame, curves: pd.DataFrame) -> dict:
+def headline(
+    mia: pd.DataFrame, verdicts: pd.DataFrame, curves: pd.DataFrame, calibrated: pd.DataFrame
+) -> dict:
     """The study's headline numbers for results/metrics.json (read by `dvc metrics`)."""
     models = {}
     for model, group in mia.groupby("model", sort=True):
@@ -284,7 +367,22 @@ def headline(mia: pd.DataFrame, verdicts: pd.DataFrame, curves: pd.DataFrame) ->
             "best_tpr_at_1pct_fpr": round(float(group["tpr_at_1pct_fpr"].max()), 4),
             "dataset_inference": di,
         }
-    return {"models": models, "n_for_95pct_detection": smallest_detecting_n(curves)}
+    # A procedure whose null false-positive rate exceeds alpha beyond sampling error gives
+    # verdicts that cannot be trusted at face value: say so at the top.
+    inflated = calibrated[calibrated["fpr_ci_low"] > calibrated["alpha"]]
+    return {
+        "calibration_warning": [
+            f"{r.model}/{r.method}: null false-positive rate {r.false_positive_rate:.3f} "
+            f"exceeds alpha {r.alpha} (95% interval {r.fpr_ci_low:.3f}-{r.fpr_ci_high:.3f})"
+            for r in inflated.itertuples()
+        ],
+        "null_false_positive_rate": {
+            f"{r.model}/{r.method}": round(r.false_positive_rate, 4)
+            for r in calibrated.itertuples()
+        },
+        "models": models,
+        "n_for_95pct_detection": smallest_detecting_n(curves),
+    }
 
 
 CATALOGUE_COLUMNS = ["path", "artist", "work_id", "set"]

@@ -24,6 +24,8 @@ rule di_model:
     output:
         verdicts="results/di/models/{model}/verdicts.csv",
         curves="results/di/models/{model}/pvalue_vs_n.csv",
+        null="results/di/models/{model}/null_pvalues.csv",
+        contamination="results/di/models/{model}/contamination.csv",
     params:
         di=canonical(config["di"]),
         bootstrap=config["mia"]["bootstrap"],
@@ -40,11 +42,20 @@ rule di_model:
 
 rule di_collect:
     input:
-        verdicts=expand("results/di/models/{model}/verdicts.csv", model=MODELS),
-        curves=expand("results/di/models/{model}/pvalue_vs_n.csv", model=MODELS),
+        verdicts=expand("results/di/models/{model}/verdicts.csv", model=sorted(MODELS)),
+        curves=expand("results/di/models/{model}/pvalue_vs_n.csv", model=sorted(MODELS)),
+        null=expand("results/di/models/{model}/null_pvalues.csv", model=sorted(MODELS)),
+        contamination=expand(
+            "results/di/models/{model}/contamination.csv", model=sorted(MODELS)
+        ),
     output:
         verdicts="results/di/verdicts.csv",
         curves="results/di/pvalue_vs_n.csv",
+        null="results/di/null_pvalues.csv",
+        contamination="results/di/contamination.csv",
+        calibration="results/di/calibration.csv",
+    params:
+        alpha=config["di"]["alpha"],
     conda:
         STUDY_ENV
     log:

@@ -53,6 +53,7 @@ rule headline_metrics:
         mia="results/mia/metrics.csv",
         verdicts="results/di/verdicts.csv",
         curves="results/di/pvalue_vs_n.csv",
+        calibration="results/di/calibration.csv",
     output:
         "results/metrics.json",
     conda:
@@ -61,3 +62,35 @@ rule headline_metrics:
         "results/logs/headline_metrics.log",
     script:
         "../scripts/headline_metrics.py"
+
+
+rule figure_null_qq:
+    input:
+        "results/di/null_pvalues.csv",
+    output:
+        report("results/figures/null_qq.png", caption="../report/null_qq.rst", category="Dataset inference"),
+    params:
+        alpha=config["di"]["alpha"],
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/figures/null_qq.log",
+    script:
+        "../scripts/figure_null_qq.py"
+
+
+rule figure_contamination:
+    input:
+        "results/di/contamination.csv",
+    output:
+        report(
+            "results/figures/contamination.png",
+            caption="../report/contamination.rst",
+            category="Dataset inference",
+        ),
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/figures/contamination.log",
+    script:
+        "../scripts/figure_contamination.py"

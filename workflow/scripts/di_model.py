@@ -4,7 +4,7 @@ from audio_di.io import log_to, write_table
 from audio_di.study import DISettings, model_dataset_inference
 
 with log_to(snakemake.log[0]):
-    verdicts, curves = model_dataset_inference(
+    tables = model_dataset_inference(
         snakemake.wildcards.model,
         pd.read_parquet(snakemake.input.features),
         pd.read_csv(snakemake.input.splits),
@@ -13,5 +13,5 @@ with log_to(snakemake.log[0]):
             **snakemake.params.di, bootstrap=snakemake.params.bootstrap, seed=snakemake.params.seed
         ),
     )
-    write_table(verdicts, snakemake.output.verdicts)
-    write_table(curves, snakemake.output.curves)
+    for name, table in tables.items():
+        write_table(table, snakemake.output[name])

@@ -9,6 +9,7 @@ with log_to(snakemake.log[0]):
             pd.read_csv(snakemake.input.mia),
             pd.read_csv(snakemake.input.verdicts),
             pd.read_csv(snakemake.input.curves),
+            pd.read_csv(snakemake.input.calibration),
         ),
         snakemake.output[0],
     )
