@@ -143,7 +143,7 @@ def contamination_figure(curves: pd.DataFrame, path: str | Path) -> None:
         data=data, x="fraction", y="detect_rate", hue="artist", col="panel",
         col_wrap=min(4, data["panel"].nunique()), kind="line", marker="o", height=3.0,
     )  # fmt: skip
-    grid.set_axis_labels("fraction of suspect clips replaced by non-members", "detection rate")
+    grid.set_axis_labels("fraction replaced by non-members", "detection rate")
     grid.set_titles("{col_name}")
     grid.set(ylim=(-0.02, 1.02))
     grid.figure.suptitle("Contamination ablation (member artists)", y=1.02)

@@ -49,11 +49,15 @@ rule di_collect:
             "results/di/models/{model}/contamination.csv", model=sorted(MODELS)
         ),
     output:
-        verdicts="results/di/verdicts.csv",
+        verdicts=report(
+            "results/di/verdicts.csv", caption="../report/verdicts.rst", category="Verdicts"
+        ),
         curves="results/di/pvalue_vs_n.csv",
         null="results/di/null_pvalues.csv",
         contamination="results/di/contamination.csv",
-        calibration="results/di/calibration.csv",
+        calibration=report(
+            "results/di/calibration.csv", caption="../report/calibration.rst", category="Verdicts"
+        ),
     params:
         alpha=config["di"]["alpha"],
     conda:
