@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+CONTAMINATION_COLUMNS = ["fraction", "n", "p_median", "detect_rate"]
 PVALUE_VS_N_COLUMNS = [
     "model",
     "artist",
@@ -242,8 +243,8 @@ def subset_pvalues(
     """p-values of the procedure on `resamples` random subsets of n clips of each set."""
     rng = np.random.default_rng(seed)
     codes_s, codes_v = _codes(works_s), _codes(works_v)
-    pick_s = rng.random((resamples, len(suspect))).argsort(axis=1)[:, :n]
-    pick_v = rng.random((resamples, len(validation))).argsort(axis=1)[:, :n]
+    pick_s = _pick(np.ones((resamples, len(suspect)), bool), n, rng)
+    pick_v = _pick(np.ones((resamples, len(validation)), bool), n, rng)
     return _method(method)(
         suspect[pick_s], validation[pick_v], codes_s[pick_s], codes_v[pick_v], folds, rng
     )
@@ -326,21 +327,21 @@ def contamination_curve(
     rng = np.random.default_rng(seed)
     codes_s, codes_v = _codes(works_s), _codes(works_v)
     if codes_v.max() + 1 < 4:
-        return pd.DataFrame(columns=["fraction", "n", "p_median", "detect_rate"])
+        return pd.DataFrame(columns=CONTAMINATION_COLUMNS)
     side_a = _split_works(codes_v, trials, rng)
     n = int(min(len(suspect), side_a.sum(axis=1).min(), (~side_a).sum(axis=1).min()))
     test = _method(method)
     rows = []
     for fraction in fractions:
         mixed = int(round(fraction * n))
-        pick_s = rng.random((trials, len(suspect))).argsort(axis=1)[:, : n - mixed]
+        pick_s = _pick(np.ones((trials, len(suspect)), bool), n - mixed, rng)
         pick_mix, pick_v = _pick(side_a, mixed, rng), _pick(~side_a, n, rng)
         x_s = np.concatenate([suspect[pick_s], validation[pick_mix]], axis=1)
         # Works of the mixed-in clips get codes of their own, after the suspect works.
         w_s = np.concatenate([codes_s[pick_s], codes_s.max() + 1 + codes_v[pick_mix]], axis=1)
         p = test(x_s, validation[pick_v], w_s, codes_v[pick_v], folds, rng)
         rows.append((fraction, n, float(np.median(p)), float((p < alpha).mean())))
-    return pd.DataFrame(rows, columns=["fraction", "n", "p_median", "detect_rate"])
+    return pd.DataFrame(rows, columns=CONTAMINATION_COLUMNS)
 
 
 def false_positive_rate(p: np.ndarray, alpha: float) -> tuple[float, float, float]:

@@ -13,6 +13,7 @@ import torch
 from audio_di.audio import load_clips
 from audio_di.blind import STAT_COLUMNS, audio_statistics, blind_auc
 from audio_di.di import (
+    CONTAMINATION_COLUMNS,
     PVALUE_VS_N_COLUMNS,
     contamination_curve,
     dataset_inference,
@@ -144,14 +145,9 @@ def model_features(
 
     adapter = load_adapter(spec, resolve_device(device))
     family = family_of(adapter)
-    if not attacks.get(family):
+    configured = attacks.get(family)
+    if not configured:
         raise ValueError(f"features.attacks.{family}: no attack configured for {spec['kind']}")
-    clip_ids = evaluation_sets(splits)["clip_id"]
-    manifest = pd.read_csv(manifest_path).set_index("clip_id")
-    meta = manifest.loc[clip_ids].reset_index()
-    audio = corpus_audio(manifest_path, clip_ids, adapter.sample_rate)
-    reference_adapter = load_adapter(reference, adapter.device) if reference else None
-    configured = attacks[family]
     unknown = sorted(set(only or []) - set(configured))
     if unknown:
         raise ValueError(
@@ -159,6 +155,11 @@ def model_features(
         )
     if only is not None:
         configured = {name: configured[name] for name in only}
+    clip_ids = evaluation_sets(splits)["clip_id"]
+    manifest = pd.read_csv(manifest_path).set_index("clip_id")
+    meta = manifest.loc[clip_ids].reset_index()
+    audio = corpus_audio(manifest_path, clip_ids, adapter.sample_rate)
+    reference_adapter = load_adapter(reference, adapter.device) if reference else None
     chosen = attacks_for(adapter, configured, reference_adapter is not None)
     return extract_features(adapter, audio, meta, chosen, batch_size, reference=reference_adapter)
 
@@ -295,14 +296,11 @@ def model_dataset_inference(
             PVALUE_VS_N_COLUMNS + ["artist_status"]
         ],
         "null": null,
-        "contamination": _concat_or_empty(tables["contamination"], CONTAMINATION_COLUMNS),
+        "contamination": _concat_or_empty(tables["contamination"], CONTAMINATION_TABLE),
     }
 
 
-CONTAMINATION_COLUMNS = ["model", "artist", "artist_status", "method", "fraction", "n"] + [
-    "p_median",
-    "detect_rate",
-]
+CONTAMINATION_TABLE = ["model", "artist", "artist_status", "method", *CONTAMINATION_COLUMNS]
 CALIBRATION_COLUMNS = [
     "model",
     "method",
@@ -416,8 +414,9 @@ def read_catalogue(path: str | Path) -> pd.DataFrame:
 
 def audit_catalogue(
     spec: dict, catalogue: pd.DataFrame, device: str, batch_size: int, di: DISettings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """DI of one model against one catalogue, per artist: verdicts and p-value-vs-n curves.
+) -> dict[str, pd.DataFrame]:
+    """DI of one model against one catalogue, per artist: the tables of
+    `model_dataset_inference` (verdicts, curves, null p-values).
 
     The attacks are the registered defaults of the model's family."""
     from audio_di.attacks.registry import ATTACKS, attacks_for, extract_features, family_of
