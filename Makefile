@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: study test lint report clean-results
+.PHONY: env study test lint clean-results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.installed-study
 
+env: $(VENV)/.installed-study
+
+# dvc.yaml runs snakemake in three stages (corpus, features, analysis with the report) and
+# records what each produced in dvc.lock; stages whose inputs did not change are skipped.
 study: $(VENV)/.installed-study
-	$(BIN)/snakemake --cores all
-	$(BIN)/snakemake --cores all --report results/report.html
+	$(BIN)/dvc repro
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

@@ -26,3 +26,14 @@ rule all:
     input:
         study_outputs(),
     default_target: True
+
+
+# Where the stages of dvc.yaml end: the corpora, then everything up to the features.
+rule all_corpora:
+    input:
+        corpus_outputs(),
+
+
+rule all_features:
+    input:
+        feature_outputs(),

@@ -1,20 +1,34 @@
-"""`audio-di audit` on a model that memorised the suspect set, and on bad catalogues."""
+"""`audio-di audit` on a model that memorised the suspect set, on user audio with bad files,
+and on bad input."""
 
+import json
+
+import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
+from test_folder import bad_files, tone
 from test_models import SAMPLE_RATE, TINY, clips
 
-from audio_di.audio import write_flac
 from audio_di.cli import main
 from audio_di.models import train_model
+
+WORKS, CLIPS_PER_WORK = 16, 3
+FAST = [
+    "--n-grid", "6", "12", "--resamples", "30", "--bootstrap", "50", "--folds", "4",
+    "--null-trials", "40", "--clip-seconds", "1", "--sample-rate", str(SAMPLE_RATE),
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def audit_case(tmp_path_factory):
+    """An embedded AR model trained hard on 8 works; each work is one 3 s file (three 1 s
+    clips), the suspect works in a folder, the validation works listed in a CSV."""
     root = tmp_path_factory.mktemp("audit")
-    audio, meta = clips(48, seed=3, artists=1)
-    meta["work_id"] = [f"w{i // 3}" for i in range(48)]  # 16 works of 3 clips
-    suspect = meta["work_id"].isin([f"w{i}" for i in range(8)])
+    audio, meta = clips(WORKS * CLIPS_PER_WORK, seed=3, artists=1)
+    meta["artist"] = "catalogue"  # the artist a folder's files are labelled with
+    works = np.arange(len(audio)) // CLIPS_PER_WORK
+    suspect = works < WORKS // 2
     train_model(
         "embedded_ar",
         audio[suspect],
@@ -25,52 +39,103 @@ def audit_case(tmp_path_factory):
         root / "m",
     )
     rows = []
-    for clip, row, is_suspect in zip(audio, meta.itertuples(), suspect, strict=True):
-        write_flac(root / "clips" / f"{row.clip_id}.flac", clip, SAMPLE_RATE)
-        rows.append(
-            {
-                "path": f"clips/{row.clip_id}.flac",
-                "artist": row.artist,
-                "work_id": row.work_id,
-                "set": "suspect" if is_suspect else "validation",
-            }
-        )
-    pd.DataFrame(rows).to_csv(root / "catalogue.csv", index=False)
+    for work in range(WORKS):
+        folder = "suspect" if work < WORKS // 2 else "validation"
+        path = root / folder / f"work{work:02d}.wav"
+        path.parent.mkdir(exist_ok=True)
+        sf.write(str(path), audio[works == work].reshape(-1), SAMPLE_RATE, subtype="FLOAT")
+        if folder == "validation":
+            rows.append({"path": path.name, "artist": "catalogue", "work_id": f"w{work:02d}"})
+    pd.DataFrame(rows).to_csv(root / "validation/manifest.csv", index=False)
     return root
 
 
-def test_audit_detects_a_memorised_suspect_set(audit_case, capsys):
-    out = audit_case / "verdicts.csv"
+def audit(case, *args: str) -> int:
+    return main(
+        ["audit", "--model", f"embedded_ar:{case / 'm'}", "--suspect", str(case / "suspect"),
+         "--validation", str(case / "validation/manifest.csv"), *FAST, *args]
+    )  # fmt: skip
+
+
+def test_audit_detects_a_memorised_suspect_set(audit_case, tmp_path, capsys):
+    assert audit(audit_case, "--out", str(tmp_path / "out")) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("The catalogue was detected in m by crossfit")
+    assert "with 24 suspect and 24 validation clips" in printed
+    verdict = json.loads((tmp_path / "out/verdict.json").read_text())
+    assert verdict["detected"] and verdict["clips"] == 48 and verdict["rejected"] == 0
+    assert verdict["summary"] == printed.strip()
+    crossfit = next(v for v in verdict["verdicts"] if v["method"] == "crossfit")
+    assert crossfit["p_value"] < 0.01 and crossfit["n_suspect"] == 24
+    assert (tmp_path / "out/audit.png").read_bytes()[:4] == b"\x89PNG"
+    curves = pd.read_csv(tmp_path / "out/pvalue_vs_n.csv")
+    assert sorted(curves["n"].unique()) == [6, 12, 24]  # the grid, then the full set
+
+
+def test_audit_of_mixed_user_audio_with_bad_files(tmp_path, capsys):
+    """wav, flac and ogg at 8, 22.05 and 44.1 kHz, mono and stereo, and one bad file of each
+    kind: the bad ones are listed in rejected.csv and the audit still runs."""
+    formats = [("wav", 8000, 1), ("flac", 22050, 2), ("ogg", 44100, 2), ("wav", 44100, 1)]
+    for name in ("suspect", "validation"):
+        for i in range(8):
+            ext, rate, channels = formats[i % 4]
+            freq = 200.5 + 37 * i + (300 if name == "validation" else 0)  # clips differ
+            path = tmp_path / name / f"song{i}.{ext}"
+            path.parent.mkdir(exist_ok=True)
+            sf.write(str(path), tone(2.2, rate, channels, freq), rate)
+    expected = bad_files(tmp_path / "suspect")
+    model = tmp_path / "m"
+    audio, meta = clips(12, seed=5, artists=1)
+    meta["artist"] = "catalogue"
+    train_model("embedded_ar", audio, meta, TINY["embedded_ar"], 1, 0, model)
     code = main(
-        ["audit", "--model", str(audit_case / "m"), "--kind", "embedded_ar", "--catalogue",
-         str(audit_case / "catalogue.csv"), "--out", str(out), "--n-grid", "6", "12",
-         "--resamples", "50", "--bootstrap", "100", "--folds", "4"]
+        ["audit", "--model", f"embedded_ar:{model}", "--suspect", str(tmp_path / "suspect"),
+         "--validation", str(tmp_path / "validation"), "--out", str(tmp_path / "out"), *FAST]
     )  # fmt: skip
     assert code == 0
-    verdict = pd.read_csv(out).iloc[0]
-    assert verdict["n_suspect"] == 24 and verdict["n_validation"] == 24
-    assert verdict["p_value"] < 0.01 and verdict["detected"]
-    assert "p_value" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"{len(expected)} file(s) or clip(s) rejected" in printed
+    assert "with 16 suspect and 16 validation clips" in printed
+    rejected = pd.read_csv(tmp_path / "out/rejected.csv")
+    assert sorted(rejected["path"].str.rsplit("/", n=1).str[-1]) == sorted(expected)
+    manifest = pd.read_csv(tmp_path / "out/manifest.csv")
+    assert (manifest["sample_rate"] == SAMPLE_RATE).all() and len(manifest) == 32
 
 
-@pytest.mark.parametrize(
-    "edit, message",
-    [
-        (lambda t: t.drop(columns="work_id"), "missing column"),
-        (lambda t: t.assign(set="maybe"), "'maybe'"),
-        (lambda t: t.assign(path="nowhere.flac"), "not found"),
-        (lambda t: t.assign(work_id="w0"), "in both sets"),
-    ],
-)
-def test_bad_catalogue_is_named(audit_case, tmp_path, capsys, edit, message):
-    table = edit(pd.read_csv(audit_case / "catalogue.csv"))
-    table["path"] = [
-        str(audit_case / p) if p != "nowhere.flac" else p for p in table.get("path", [])
-    ]
-    bad = tmp_path / "bad.csv"
-    table.to_csv(bad, index=False)
-    code = main(["audit", "--model", str(audit_case / "m"), "--kind", "embedded_ar",
-                 "--catalogue", str(bad)])  # fmt: skip
-    assert code == 2
-    err = capsys.readouterr().err
-    assert message in err and "bad.csv" in err
+def write_table(path, rows) -> str:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def test_bad_input_exits_2_naming_the_problem(audit_case, tmp_path, capsys):
+    base = [
+        "audit", "--suspect", str(audit_case / "suspect"), "--validation",
+        str(audit_case / "validation/manifest.csv"), "--out", str(tmp_path / "o"), *FAST,
+    ]  # fmt: skip
+    no_work = write_table(tmp_path / "no_work.csv", [{"path": "a.wav", "artist": "x"}])
+    few = write_table(
+        tmp_path / "few.csv",
+        [{"path": str(audit_case / f"validation/work{w:02d}.wav"), "artist": "catalogue",
+          "work_id": f"w{w}"} for w in (8, 9, 10)],
+    )  # fmt: skip
+    both = write_table(
+        tmp_path / "both.csv",
+        [{"path": str(audit_case / "suspect/work00.wav"), "artist": "catalogue", "work_id": "x"}],
+    )
+    cases = [
+        (["--model", str(audit_case / "m")], "give KIND:SOURCE"),
+        (["--model", f"nosuch:{audit_case / 'm'}"], "unknown kind 'nosuch'"),
+        (["--model", f"embedded_ar:{audit_case / 'm'}", "--validation", no_work],
+         "no_work.csv: missing column(s) ['work_id']"),
+        (["--model", f"embedded_ar:{audit_case / 'm'}", "--validation", few],
+         "needs at least 4 works in each set; too few in catalogue validation set: 3"),
+        (["--model", f"embedded_ar:{audit_case / 'm'}", "--validation", both],
+         "in both the suspect and the validation set"),
+        (["--model", f"embedded_ar:{audit_case / 'm'}", "--validation", str(tmp_path / "nope")],
+         "nope: no such folder or manifest CSV (validation set)"),
+        (["--model", f"embedded_ar:{audit_case / 'm'}", "--attacks", no_work],
+         "no_work.csv: no features.attacks to read"),
+    ]  # fmt: skip
+    for args, message in cases:
+        assert main(base + args) == 2, message
+        assert message in capsys.readouterr().err

@@ -62,6 +62,14 @@ def test_wrong_type_stops_the_run_naming_it(tmp_path):
             "models.ar_overfit.reference",
         ),
         (lambda c: c["models"]["ar_overfit"].update(reference="ar_overfit"), "another model"),
+        (
+            lambda c: c["models"]["diffusion_overfit"].update(source="x/y"),
+            "models.diffusion_overfit: give regime",
+        ),
+        (
+            lambda c: c["models"]["diffusion_overfit"].update(kind="musicgen"),
+            "models.diffusion_overfit: a musicgen model is not trained here; give its source",
+        ),
     ],
 )
 def test_cross_references_are_checked(edit, message):
@@ -69,3 +77,44 @@ def test_cross_references_are_checked(edit, message):
     edit(config)
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         check_study(config)
+
+
+def folder_study(tmp_path: Path) -> dict:
+    """The default study with a user catalogue (a folder and its manifest) and a pretrained
+    model on it."""
+    config = params()
+    (tmp_path / "songs").mkdir()
+    (tmp_path / "songs/manifest.csv").write_text("path,artist,work_id\n")
+    config["corpora"]["mine"] = {
+        "kind": "folder", "path": "songs", "manifest": "songs/manifest.csv",
+        "clip_seconds": 10.0, "sample_rate": 32000,
+    }  # fmt: skip
+    config["splits"]["mine"] = {"members": ["someone"], "heldout_fraction": 0.5}
+    config["models"]["musicgen_small"] = {
+        "kind": "musicgen", "corpus": "mine", "source": "facebook/musicgen-small",
+        "revision": "main", "dtype": "bfloat16",
+    }  # fmt: skip
+    return config
+
+
+def test_a_pretrained_model_on_a_folder_corpus_is_not_trained(tmp_path):
+    code, log = dry_run(folder_study(tmp_path), tmp_path)
+    assert code == 0, log[-3000:]
+    assert "folder_corpus" in log
+    assert "results/models/musicgen_small" not in log
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["corpora"]["mine"].update(artists=["x"]), "'artists' was unexpected"),
+        (lambda c: c["corpora"]["mine"].pop("manifest"), "'manifest' is a required property"),
+        (lambda c: c["models"]["musicgen_small"].pop("source"), "'source' is a required property"),
+        (lambda c: c["models"]["ar_overfit"].pop("regime"), "'regime' is a required property"),
+    ],
+)
+def test_folder_corpora_and_pretrained_models_are_validated(tmp_path, edit, message):
+    config = folder_study(tmp_path)
+    edit(config)
+    code, log = dry_run(config, tmp_path)
+    assert code != 0 and message in log, log[-3000:]

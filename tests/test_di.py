@@ -15,6 +15,7 @@ from audio_di.di import (
     welch_greater,
     welch_greater_by_work,
     work_folds,
+    work_power,
 )
 
 
@@ -182,3 +183,26 @@ def test_false_positive_rate_interval():
     rate, lo, hi = false_positive_rate(np.r_[np.zeros(5), np.ones(95)], 0.05)
     ci = stats.binomtest(5, 100).proportion_ci(0.95)
     assert rate == 0.05 and (lo, hi) == pytest.approx((ci.low, ci.high))
+
+
+def test_work_power_explains_clustered_signal():
+    """Clips that copy their work's value carry one observation per work: the ICC is near 1
+    and the works needed follow the work-level effect, not the clip count."""
+    rng = np.random.default_rng(0)
+    works = np.repeat(np.arange(40), 5)
+    work_s, work_v = rng.normal(1.0, 1, 40), rng.normal(0, 1, 40)
+    suspect = work_s[works] + rng.normal(0, 0.05, 200)
+    validation = work_v[works] + rng.normal(0, 0.05, 200)
+    found = work_power(suspect, validation, works, works, alpha=0.01, power=0.8)
+    assert found["icc"] > 0.95
+    assert found["works_per_side"] == 40
+    spread = np.sqrt((work_s.var(ddof=1) + work_v.var(ddof=1)) / 2)
+    effect = (work_s.mean() - work_v.mean()) / spread
+    assert found["work_effect"] == pytest.approx(effect, abs=0.01)
+    z = stats.norm.ppf(0.99) + stats.norm.ppf(0.8)
+    assert found["works_needed"] == np.ceil(2 * (z / found["work_effect"]) ** 2)
+    # Independent clips: no between-work share.
+    flat = work_power(rng.normal(0.2, 1, 200), rng.normal(0, 1, 200), works, works)
+    assert flat["icc"] < 0.1
+    # No effect in the suspect direction: no number of works suffices.
+    assert work_power(validation, suspect, works, works)["works_needed"] == np.inf

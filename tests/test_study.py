@@ -1,10 +1,13 @@
 """Study steps on a tiny corpus written to disk: features of a trained model, per model."""
 
+import pandas as pd
 import pytest
 from test_models import SAMPLE_RATE, TINY, clips
 
 from audio_di.audio import write_flac
+from audio_di.io import write_table
 from audio_di.models import train_model
+from audio_di.shards import merge_shards
 from audio_di.splits import make_splits
 from audio_di.study import model_features
 
@@ -44,3 +47,33 @@ def test_features_run_the_configured_attacks_or_the_model_subset(corpus):
         model_features(*args, only=["lira"])
     with pytest.raises(ValueError, match="features.attacks.autoregressive: no attack"):
         model_features(spec, root / "manifest.csv", splits, {"diffusion": {}}, 4, "cpu")
+
+
+@pytest.mark.parametrize("shards", [2, 4])
+def test_merged_shards_are_byte_identical_to_one_job(corpus, tmp_path, shards):
+    root, splits = corpus
+    spec = {"kind": "embedded_ar", "source": str(root / "model")}
+    args = (spec, root / "manifest.csv", splits, ATTACKS, 4, "cpu", spec)
+    write_table(model_features(*args), tmp_path / "whole.parquet")
+    # 12 clips in batches of 4: with 4 shards the last one is empty and loads no model.
+    parts = [model_features(*args, shard=(k, shards)) for k in range(shards)]
+    for k, part in enumerate(parts):
+        write_table(part, tmp_path / f"{k}.parquet")
+    tables = [pd.read_parquet(tmp_path / f"{k}.parquet") for k in range(shards)]
+    write_table(merge_shards(tables, [str(k) for k in range(shards)]), tmp_path / "merged.parquet")
+    assert (tmp_path / "merged.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+
+
+def test_claim_check_names_the_failing_criterion():
+    from audio_di.study import claim_check
+
+    member = pd.DataFrame({"p_value": [0.001, 0.004], "detected": [True, True]})
+    nonmember = pd.DataFrame({"p_value": [0.3, 0.8], "detected": [False, False]})
+    assert claim_check(0.6, member, nonmember)["holds"]
+    strong = claim_check(0.9, member, nonmember)
+    assert not strong["weak_per_clip_mia"] and not strong["holds"]
+    missed = claim_check(0.6, member.assign(p_value=[0.001, 0.02]), nonmember)
+    assert not missed["all_members_at_p_0.01"] and missed["no_nonmember_detected"]
+    false_alarm = claim_check(0.6, member, nonmember.assign(detected=[True, False]))
+    assert not false_alarm["no_nonmember_detected"] and not false_alarm["holds"]
+    assert not claim_check(0.6, member.iloc[:0], nonmember)["all_members_at_p_0.01"]

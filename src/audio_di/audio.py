@@ -37,15 +37,27 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return out.numpy()
 
 
+def conform(audio: np.ndarray, orig_sr: int, sample_rate: int, channels: int) -> np.ndarray:
+    """Bring (channels x samples) or 1-D audio to a model's rate and channel count.
+
+    1 channel gives a 1-D array (the mean of the input channels); more give (channels x
+    samples): kept when the counts agree, else the mono mix repeated (mono to stereo, or
+    e.g. 5.1 to stereo).
+    """
+    if channels < 1:
+        raise ValueError(f"channels must be at least 1, got {channels}")
+    audio = resample(audio, orig_sr, sample_rate)
+    if channels == 1:
+        return to_mono(audio)
+    if audio.ndim == 2 and audio.shape[0] == channels:
+        return audio
+    return np.repeat(to_mono(audio)[None], channels, axis=0)
+
+
 def load_clip(path: str | Path, sample_rate: int, channels: int = 1) -> np.ndarray:
     """Read a file and bring it to `sample_rate` and `channels` (1 gives a 1-D array)."""
     audio, sr = read_audio(path)
-    audio = resample(audio, sr, sample_rate)
-    if channels == 1:
-        return to_mono(audio)
-    if audio.shape[0] == channels:
-        return audio
-    return np.repeat(to_mono(audio)[None], channels, axis=0)
+    return conform(audio, sr, sample_rate, channels)
 
 
 def segment(audio: np.ndarray, sample_rate: int, seconds: float) -> list[np.ndarray]:

@@ -3,36 +3,60 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-
-from audio_di.io import write_table
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
     from audio_di.di import METHODS
-    from audio_di.models import MODELS
 
     parser = argparse.ArgumentParser(prog="audio-di", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     audit = commands.add_parser(
         "audit",
-        help="dataset inference: was this catalogue's suspect set trained on?",
-        description="Scores every clip of the catalogue with the model's membership attacks, "
-        "then tests, per artist, whether the suspect clips look more trained-on than the "
-        "validation clips (cross-fitted on whole works, Welch test on work means).",
+        help="dataset inference: is this catalogue in that model's training data?",
+        description="Cuts both sets into clips, scores every clip with the model's membership "
+        "attacks, and tests whether the suspect works look more trained-on than the "
+        "validation works (per artist, both DI procedures), next to a model-free baseline "
+        "that flags a distribution shift between the sets.",
     )
-    audit.add_argument("--model", required=True, help="model folder (or hub id for hub kinds)")
-    audit.add_argument("--kind", required=True, choices=sorted(MODELS))
     audit.add_argument(
-        "--catalogue",
+        "--model",
         required=True,
-        help="CSV with columns path (relative to the CSV), artist, work_id, set "
-        "(suspect or validation)",
+        metavar="KIND:SOURCE",
+        help="model kind and its hub id or local folder, e.g. musicgen:facebook/musicgen-small",
     )
-    audit.add_argument("--out", help="write the verdicts here (.csv)")
-    audit.add_argument("--curves", help="write p-value vs number of clips here (.csv)")
+    audit.add_argument(
+        "--suspect",
+        required=True,
+        metavar="DIR_OR_CSV",
+        help="works that may have been trained on: a folder of audio files (each file one "
+        "work) or a manifest CSV (path, artist, work_id, optional caption)",
+    )
+    audit.add_argument(
+        "--validation",
+        required=True,
+        metavar="DIR_OR_CSV",
+        help="works known not to be in the training data (e.g. released after the model)",
+    )
+    audit.add_argument("--out", default="audit", help="folder for the verdict, figure, clips")
+    audit.add_argument(
+        "--name", help="the model's name in the tables (seeds the draws; default from SOURCE)"
+    )
+    audit.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    audit.add_argument("--dtype", choices=["float32", "float16", "bfloat16"])
+    audit.add_argument(
+        "--attacks",
+        metavar="STUDY_YAML",
+        help="take the attack settings from a study config's features.attacks "
+        "(default: every attack of the model's family at its default settings)",
+    )
     audit.add_argument("--device", default="auto")
     audit.add_argument("--batch-size", type=int, default=16)
+    audit.add_argument("--clip-seconds", type=float, default=10.0)
+    audit.add_argument("--sample-rate", type=int, default=44100, help="rate the clips are kept at")
+    audit.add_argument("--max-clips-per-file", type=int)
     audit.add_argument("--methods", nargs="+", default=sorted(METHODS), choices=sorted(METHODS))
     audit.add_argument("--folds", type=int, default=5)
     audit.add_argument("--null-trials", type=int, default=1000)
@@ -44,53 +68,98 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    from audio_di.study import DISettings, audit_catalogue, calibration, read_catalogue
+def model_spec(text: str, revision: str | None, dtype: str | None) -> dict:
+    """`kind:source` (the source may itself hold colons) as a load_adapter spec."""
+    from audio_di.models import MODELS
+
+    kind, colon, source = text.partition(":")
+    if not colon or not source:
+        raise ValueError(
+            f"--model {text!r}: give KIND:SOURCE, e.g. musicgen:facebook/musicgen-small"
+        )
+    if kind not in MODELS:
+        raise ValueError(f"--model {text!r}: unknown kind {kind!r}; known kinds: {sorted(MODELS)}")
+    extra = {"revision": revision, "dtype": dtype}
+    return {"kind": kind, "source": source, **{k: v for k, v in extra.items() if v is not None}}
+
+
+def study_attacks(path: str | None) -> dict | None:
+    """features.attacks of a study config, or None for the defaults."""
+    if path is None:
+        return None
+    import yaml
 
     try:
-        catalogue = read_catalogue(args.catalogue)
-        result = audit_catalogue(
-            {"kind": args.kind, "source": args.model},
-            catalogue,
+        attacks = yaml.safe_load(Path(path).read_text())["features"]["attacks"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
+        raise ValueError(f"--attacks {path}: no features.attacks to read ({err!r})") from err
+    return attacks
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from audio_di.io import write_json, write_table
+    from audio_di.plots import audit_figure
+    from audio_di.study import Catalogue, DISettings, audit_catalogue, calibration, verdict_sentence
+
+    out = Path(args.out)
+    try:
+        spec = model_spec(args.model, args.revision, args.dtype)
+        name = args.name or re.sub(r"\W+", "_", Path(spec["source"]).name).strip("_")
+        di = DISettings(
+            methods=args.methods,
+            folds=args.folds,
+            alpha=args.alpha,
+            n_grid=args.n_grid,
+            resamples=args.resamples,
+            null_trials=args.null_trials,
+            contamination=[],  # needs known members; an audit has none
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
+        tables = audit_catalogue(
+            spec,
+            name,
+            args.suspect,
+            args.validation,
+            out,
+            Catalogue(args.clip_seconds, args.sample_rate, args.max_clips_per_file),
             device=args.device,
             batch_size=args.batch_size,
-            di=DISettings(
-                methods=args.methods,
-                folds=args.folds,
-                alpha=args.alpha,
-                n_grid=args.n_grid,
-                resamples=args.resamples,
-                null_trials=args.null_trials,
-                contamination=[],  # needs known members; an audit has none
-                bootstrap=args.bootstrap,
-                seed=args.seed,
-            ),  # fmt: skip
+            di=di,
+            attacks=study_attacks(args.attacks),
         )
     except (ValueError, FileNotFoundError) as err:
         print(f"audio-di: {err}", file=sys.stderr)
         return 2
-    verdicts, curves = result["verdicts"], result["curves"]
-    columns = ["artist", "method", "n_suspect", "n_validation", "p_value", "detected"]
-    print(verdicts[columns + ["blind_auc", "shift_flag"]].to_string(index=False))
-    # The same procedure on splits of the validation works alone: how often it cries wolf.
-    for row in calibration(result["null"], args.alpha).itertuples():
-        print(
-            f"{row.method}: false-positive rate on {row.null_trials} null splits of the "
-            f"validation works: {row.false_positive_rate:.3f} (alpha {row.alpha})"
-        )
-    for row in verdicts.itertuples():
-        if row.shift_flag:
-            print(
-                f"warning: {row.artist}: audio statistics alone separate the two sets "
-                f"(blind AUC {row.blind_auc:.2f}); the verdict may reflect a distribution "
-                "shift rather than training",
-                file=sys.stderr,
-            )
-    if args.out:
-        write_table(verdicts, args.out)
-    if args.curves:
-        write_table(curves, args.curves)
+    verdicts = tables["verdicts"].drop(columns="artist_status")
+    # The audit's null: the same procedure on halves of the validation works, where nothing
+    # differs in training; a rate above alpha means its p-values run small.
+    null = tables["null"][tables["null"]["source"] == "validation_split"]
+    calibrated = calibration(null, args.alpha)
+    sentence = verdict_sentence(verdicts, name, args.alpha)
+    write_table(verdicts, out / "verdicts.csv")
+    write_table(tables["curves"].drop(columns="artist_status"), out / "pvalue_vs_n.csv")
+    write_json(
+        {
+            "model": spec | {"name": name},
+            "suspect": str(args.suspect),
+            "validation": str(args.validation),
+            "alpha": args.alpha,
+            "clips": int(len(tables["manifest"])),
+            "rejected": int(len(tables["rejected"])),
+            "detected": bool(verdicts["detected"].any()),
+            "shift_flag": bool(verdicts["shift_flag"].any()),
+            "verdicts": verdicts.to_dict(orient="records"),
+            "null_false_positive_rate": calibrated.to_dict(orient="records"),
+            "summary": sentence,
+        },
+        out / "verdict.json",
+    )
+    audit_figure(tables["curves"], null, verdicts, args.alpha, sentence, out / "audit.png")
+    if len(tables["rejected"]):
+        print(f"{len(tables['rejected'])} file(s) or clip(s) rejected: see {out / 'rejected.csv'}")
+    print(sentence)
     return 0
 
 

@@ -11,6 +11,8 @@ def check_study(config: dict) -> None:
     for name, split in config["splits"].items():
         if name not in corpora:
             raise ValueError(f"splits.{name}: no corpus of that name under corpora")
+        if corpora[name]["kind"] == "folder":
+            continue  # its artists are in the manifest; the split checks the members
         artists = corpora[name]["artists"]
         unknown = sorted(set(split["members"]) - set(artists))
         if unknown:
@@ -18,7 +20,7 @@ def check_study(config: dict) -> None:
     for name, corpus in corpora.items():
         if name not in config["splits"]:
             raise ValueError(f"corpora.{name}: no splits.{name} entry says who is a member")
-        both = sorted(set(corpus["artists"]) & set(corpus.get("filler_artists", [])))
+        both = sorted(set(corpus.get("artists", [])) & set(corpus.get("filler_artists", [])))
         if both:
             raise ValueError(f"corpora.{name}: {both} are both evaluated and filler artists")
     for name, model in config["models"].items():
@@ -37,8 +39,17 @@ def check_study(config: dict) -> None:
                     f"models.{name}.reference: {reference!r} is a {other['kind']} on corpus "
                     f"{other['corpus']!r}; a reference must match the model's kind and corpus"
                 )
-        if model["kind"] not in EMBEDDED_KINDS:
+        if "source" in model:
+            if "regime" in model:
+                raise ValueError(
+                    f"models.{name}: give regime (trained here) or source (a trained "
+                    "model), not both"
+                )
             continue
+        if model["kind"] not in EMBEDDED_KINDS:
+            raise ValueError(
+                f"models.{name}: a {model['kind']} model is not trained here; give its source"
+            )
         regime = config["regimes"].get(model["regime"])
         if regime is None:
             raise ValueError(

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from audio_di.mia import auc
+
 CONTAMINATION_COLUMNS = ["fraction", "n", "p_median", "detect_rate"]
 PVALUE_VS_N_COLUMNS = [
     "model",
@@ -193,6 +195,11 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
+# Works each set needs for a procedure to give a p-value: the Welch test on work means needs
+# two works a side, and `split` tests on half of each set's works.
+MIN_WORKS = {"crossfit": 2, "split": 4}
+
+
 def _method(name: str) -> Callable[..., np.ndarray]:
     if name not in METHODS:
         raise ValueError(f"unknown DI method {name!r}; known: {sorted(METHODS)}")
@@ -349,3 +356,47 @@ def false_positive_rate(p: np.ndarray, alpha: float) -> tuple[float, float, floa
     hits = int((p < alpha).sum())
     ci = stats.binomtest(hits, len(p), alpha).proportion_ci(0.95)
     return hits / len(p), float(ci.low), float(ci.high)
+
+
+WORK_POWER_COLUMNS = ["clip_auc", "icc", "work_effect", "works_per_side", "works_needed"]
+
+
+def work_power(
+    suspect: np.ndarray,
+    validation: np.ndarray,
+    works_s: np.ndarray,
+    works_v: np.ndarray,
+    alpha: float = 0.01,
+    power: float = 0.8,
+) -> dict[str, float]:
+    """Why a per-clip signal does or does not add up to a detection, for one feature oriented
+    so that suspect clips score higher.
+
+    clip_auc: the per-clip AUC of suspect over validation. icc: the share of clip variance
+    that lies between works (one-way ANOVA estimate): clips of a work are nearly copies of one
+    observation when it is high. work_effect: the standardised difference of work means, what
+    the Welch test on work means sees. works_needed: works per side for a one-sided test at
+    `alpha` to reach `power` (normal approximation, 2 (z_alpha + z_power)^2 / effect^2).
+    """
+    works_s, works_v = np.asarray(works_s), np.asarray(works_v)
+    means_s = pd.Series(suspect).groupby(works_s).mean()
+    means_v = pd.Series(validation).groupby(works_v).mean()
+    spread = np.sqrt((means_s.var() + means_v.var()) / 2)
+    effect = (means_s.mean() - means_v.mean()) / spread if spread > 0 else 0.0
+    values = np.r_[suspect, validation]
+    works = np.r_[[f"s{w}" for w in works_s], [f"v{w}" for w in works_v]]
+    sizes = pd.Series(values).groupby(works).size()
+    within = pd.Series(values).groupby(works).var(ddof=1).fillna(0).mul(sizes - 1).sum()
+    within /= max(len(values) - len(sizes), 1)
+    between = pd.Series(values).groupby(works).mean().var(ddof=1)
+    per_work = len(values) / len(sizes)
+    between_component = max(between - within / per_work, 0.0)
+    total = between_component + within
+    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
+    return {
+        "clip_auc": auc(suspect, validation),
+        "icc": between_component / total if total > 0 else 0.0,
+        "work_effect": float(effect),
+        "works_per_side": float(min(len(means_s), len(means_v))),
+        "works_needed": float(np.ceil(2 * (z / effect) ** 2)) if effect > 0 else np.inf,
+    }

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,9 +46,25 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+class JobLog:
+    """A job's one console line: what it made and how long it took, e.g.
+    `features ar_overfit: 448 clips x 33 features in 41 s`."""
+
+    def __init__(self, job: str):
+        self.job = job
+        self.started = time.monotonic()
+
+    def summary(self, what: str) -> None:
+        line = f"{self.job}: {what} in {time.monotonic() - self.started:.0f} s"
+        logging.info(line)
+        # stdout is not redirected: Snakemake shows it on the console, next to the job.
+        print(line, flush=True)
+
+
 @contextlib.contextmanager
-def log_to(path: str | Path) -> Iterator[None]:
-    """Send stderr (tqdm progress, warnings) and logging records to a job's log file."""
+def log_to(path: str | Path, job: str = "") -> Iterator[JobLog]:
+    """Send stderr (tqdm progress, warnings) and logging records to a job's log file; the
+    JobLog it yields prints the job's summary line on the console."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as log, contextlib.redirect_stderr(log):
         handler = logging.StreamHandler(log)
@@ -56,7 +73,7 @@ def log_to(path: str | Path) -> Iterator[None]:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         try:
-            yield
+            yield JobLog(job or Path(path).stem)
         except BaseException:
             logging.exception("job failed")
             raise

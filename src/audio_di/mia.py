@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
+from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,7 @@ def membership_metrics(
     rows = []
     members = is_member.to_numpy(bool)
     groups = np.arange(len(members)) if groups is None else groups.to_numpy()
-    for column, sign in signs.items():
+    for column, sign in tqdm(signs.items(), desc=f"mia {model}", unit="feature", file=sys.stderr):
         score = sign * features[column].to_numpy(float)
         # Missing values (failed or non-finite scores) are left out and counted, per feature.
         ok = np.isfinite(score)

@@ -148,3 +148,59 @@ def contamination_figure(curves: pd.DataFrame, path: str | Path) -> None:
     grid.set(ylim=(-0.02, 1.02))
     grid.figure.suptitle("Contamination ablation (member artists)", y=1.02)
     _save(grid.figure, path)
+
+
+def audit_figure(
+    curves: pd.DataFrame,
+    null: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    alpha: float,
+    summary: str,
+    path: str | Path,
+) -> None:
+    """The audit on one page: p-value against the number of clips (median and quartiles,
+    per method and artist), the null p-values against the uniform, and the verdicts."""
+    fig, (curve_ax, null_ax, text_ax) = plt.subplots(
+        1, 3, figsize=(15, 4.6), layout="constrained", width_ratios=[1.2, 1, 1]
+    )
+    for (artist, method), group in curves.groupby(["artist", "method"], sort=True):
+        group = group.sort_values("n")
+        line = curve_ax.plot(
+            group["n"],
+            group["p_median"].clip(lower=1e-12),
+            marker="o",
+            label=f"{artist} / {method}",
+        )
+        curve_ax.fill_between(
+            group["n"],
+            group["p_q25"].clip(lower=1e-12),
+            group["p_q75"].clip(lower=1e-12),
+            color=line[0].get_color(),
+            alpha=0.2,
+        )
+    curve_ax.axhline(alpha, color="black", linestyle="--", linewidth=1, label=f"alpha {alpha}")
+    curve_ax.set(xscale="log", yscale="log", xlabel="suspect clips n", ylabel="p-value")
+    sizes = sorted(curves["n"].unique())
+    curve_ax.set_xticks(sizes, [str(n) for n in sizes])
+    curve_ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    curve_ax.set_title("p-value vs set size (median, quartiles)")
+    curve_ax.legend(fontsize=7)
+    for method, group in null.groupby("method", sort=True):
+        p = np.sort(group["p"].to_numpy())
+        expected = (np.arange(1, len(p) + 1) - 0.5) / len(p)
+        null_ax.plot(expected, p.clip(min=1e-6), ".", markersize=3, label=method)
+    null_ax.plot([1e-4, 1], [1e-4, 1], color="grey", linestyle=":")
+    null_ax.axhline(alpha, color="black", linestyle="--", linewidth=0.8)
+    null_ax.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-6, 1.1))
+    null_ax.set(xlabel="uniform quantile", ylabel="null p-value")
+    null_ax.set_title("Null: halves of the validation works")
+    null_ax.legend(fontsize=7)
+    rows = [
+        f"{r.artist} / {r.method}: p = {r.p_value:.3g}" + (" detected" if r.detected else "")
+        for r in verdicts.itertuples()
+    ]
+    text_ax.axis("off")
+    text_ax.text(0, 1, "\n".join(rows), va="top", fontsize=9, family="monospace")
+    text_ax.text(0, 0, summary, va="bottom", fontsize=9, wrap=True)
+    fig.suptitle("audio-di audit")
+    _save(fig, path)

@@ -27,6 +27,10 @@ def make_splits(
     set (train works) and a validation set (held-out works), and non-member artists run
     through the same procedure as a null control. Filler artists are extra training data:
     all their works are train, and they are never evaluated.
+
+    Where the manifest has a `role` column (a user's catalogue, where the user knows what
+    went into training), an artist whose clips all have a role keeps those roles; an artist
+    whose clips have none gets the seeded split.
     """
     present = set(manifest["artist"])
     missing = sorted(set(members) - present)
@@ -39,33 +43,62 @@ def make_splits(
     for artist, clips in manifest.groupby("artist", sort=True):
         works = sorted(clips["work_id"].unique())
         filler = artist in filler_artists
-        if filler:
-            heldout = set()
-        else:
-            if len(works) < 2:
-                raise ValueError(
-                    f"splits: artist {artist!r} has {len(works)} work(s); "
-                    "at least 2 are needed to hold one out"
-                )
-            n_heldout = min(len(works) - 1, max(1, round(heldout_fraction * len(works))))
-            # Seeded per artist, so that adding an artist does not reshuffle the others.
-            order = named_rng(seed, artist).permutation(len(works))
-            heldout = {works[i] for i in order[:n_heldout]}
+        roles = None if filler else _explicit_roles(artist, clips)
+        if roles is None:
+            if filler:
+                heldout = set()
+            else:
+                if len(works) < 2:
+                    raise ValueError(
+                        f"splits: artist {artist!r} has {len(works)} work(s); "
+                        "at least 2 are needed to hold one out"
+                    )
+                n_heldout = min(len(works) - 1, max(1, round(heldout_fraction * len(works))))
+                # Seeded per artist, so that adding an artist does not reshuffle the others.
+                order = named_rng(seed, artist).permutation(len(works))
+                heldout = {works[i] for i in order[:n_heldout]}
+            roles = np.where(clips["work_id"].isin(heldout), "heldout", "train")
         status = "member" if (filler or artist in members) else "nonmember"
-        for clip_id, work_id in zip(clips["clip_id"], clips["work_id"], strict=True):
-            rows.append(
-                (
-                    clip_id,
-                    artist,
-                    work_id,
-                    status,
-                    "heldout" if work_id in heldout else "train",
-                    filler,
-                )
-            )
+        for clip_id, work_id, role in zip(clips["clip_id"], clips["work_id"], roles, strict=True):
+            rows.append((clip_id, artist, work_id, status, role, filler))
     splits = pd.DataFrame(rows, columns=SPLIT_COLUMNS).sort_values("clip_id", ignore_index=True)
     check_leakage(splits, manifest)
     return splits
+
+
+def _explicit_roles(artist: str, clips: pd.DataFrame) -> pd.Series | None:
+    """The artist's `role` column where every clip has one, None where no clip has one."""
+    if "role" not in clips.columns:
+        return None
+    roles = clips["role"].fillna("").astype(str)
+    if (roles == "").all():
+        return None
+    if (roles == "").any():
+        blank = clips.loc[roles == "", "clip_id"].tolist()
+        raise ValueError(
+            f"splits: artist {artist!r} has a role on some clips but not on {blank[:5]}; "
+            "give every clip of the artist a role, or none"
+        )
+    bad = sorted(set(roles) - {"train", "heldout"})
+    if bad:
+        raise ValueError(f"splits: artist {artist!r} has role(s) {bad}; use train or heldout")
+    return roles
+
+
+def check_set_sizes(splits: pd.DataFrame, min_works: int) -> None:
+    """Raise ValueError when an evaluated artist's suspect or validation set has fewer works
+    than dataset inference needs, naming every short set with the number it has."""
+    short = []
+    for artist, group in evaluation_sets(splits).groupby("artist", sort=True):
+        for suspect, name in ((True, "suspect"), (False, "validation")):
+            works = group.loc[group["suspect"] == suspect, "work_id"].nunique()
+            if works < min_works:
+                short.append(f"{artist} {name} set: {works}")
+    if short:
+        raise ValueError(
+            f"dataset inference needs at least {min_works} works in each set; too few in "
+            + ", ".join(short)
+        )
 
 
 def check_leakage(splits: pd.DataFrame, manifest: pd.DataFrame) -> None:

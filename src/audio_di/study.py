@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from tqdm import tqdm
 
 from audio_di.audio import load_clips
 from audio_di.blind import STAT_COLUMNS, audio_statistics, blind_auc
@@ -24,6 +27,7 @@ from audio_di.di import (
 )
 from audio_di.mia import membership_metrics, roc_points
 from audio_di.seeding import stable_seed
+from audio_di.shards import shard_clips
 from audio_di.splits import evaluation_sets, training_clips
 
 log = logging.getLogger(__name__)
@@ -72,14 +76,17 @@ def merge_corpus(
     return manifest.sort_values("clip_id", ignore_index=True), failed
 
 
-def corpus_audio(manifest_path: str | Path, clip_ids: pd.Series, sample_rate: int) -> np.ndarray:
-    """(N, samples) audio of the given clips, in the given order."""
+def corpus_audio(
+    manifest_path: str | Path, clip_ids: pd.Series, sample_rate: int, channels: int = 1
+) -> np.ndarray:
+    """Audio of the given clips, in the given order, resampled to `sample_rate`: (N, samples)
+    mixed to mono, or (N, channels, samples) for a model that takes more channels."""
     manifest = pd.read_csv(manifest_path).set_index("clip_id")
     missing = sorted(set(clip_ids) - set(manifest.index))
     if missing:
         raise ValueError(f"{manifest_path}: no clips {missing[:10]}")
     root = Path(manifest_path).parent
-    return load_clips([root / p for p in manifest.loc[clip_ids, "path"]], sample_rate)
+    return load_clips([root / p for p in manifest.loc[clip_ids, "path"]], sample_rate, channels)
 
 
 def resolve_device(device: str) -> str:
@@ -136,14 +143,24 @@ def model_features(
     device: str,
     reference: dict | None = None,
     only: list[str] | None = None,
+    shard: tuple[int, int] = (0, 1),
 ) -> pd.DataFrame:
-    """Membership features of every evaluated clip under the attacks of the model's family
+    """Membership features of the evaluated clips under the attacks of the model's family
     (or the subset `only` names); `reference` is the spec of the model that
-    reference-calibrated attacks compare with."""
+    reference-calibrated attacks compare with. `shard` = (k, shards) scores only shard k's
+    clips (see audio_di.shards); a shard without clips loads no model."""
     from audio_di.attacks.registry import attacks_for, extract_features, family_of
     from audio_di.models import load_adapter
 
+    clip_ids = evaluation_sets(splits)["clip_id"]
+    clip_ids = clip_ids.iloc[shard_clips(len(clip_ids), batch_size, shard[1], shard[0])]
+    if clip_ids.empty:
+        return pd.DataFrame({"clip_id": clip_ids.to_numpy()})
+    started = time.perf_counter()
     adapter = load_adapter(spec, resolve_device(device))
+    reference_adapter = load_adapter(reference, adapter.device) if reference else None
+    # benchmarks/scaling.md weighs this per-shard cost against the scoring time.
+    log.info("models loaded on %s in %.2f s", adapter.device, time.perf_counter() - started)
     family = family_of(adapter)
     configured = attacks.get(family)
     if not configured:
@@ -155,11 +172,9 @@ def model_features(
         )
     if only is not None:
         configured = {name: configured[name] for name in only}
-    clip_ids = evaluation_sets(splits)["clip_id"]
     manifest = pd.read_csv(manifest_path).set_index("clip_id")
     meta = manifest.loc[clip_ids].reset_index()
-    audio = corpus_audio(manifest_path, clip_ids, adapter.sample_rate)
-    reference_adapter = load_adapter(reference, adapter.device) if reference else None
+    audio = corpus_audio(manifest_path, clip_ids, adapter.sample_rate, adapter.channels)
     chosen = attacks_for(adapter, configured, reference_adapter is not None)
     return extract_features(adapter, audio, meta, chosen, batch_size, reference=reference_adapter)
 
@@ -218,7 +233,8 @@ def model_dataset_inference(
     sources = len(statuses) + int((statuses == "nonmember").sum())
     per_source = -(-di.null_trials // sources)  # ceiling division
     tables: dict[str, list] = {"verdicts": [], "curves": [], "null": [], "contamination": []}
-    for artist, group in clips.groupby("artist", sort=True):
+    artists = clips.groupby("artist", sort=True)
+    for artist, group in tqdm(artists, desc=f"di {model}", unit="artist", file=sys.stderr):
         suspect, validation = group[group["suspect"]], group[~group["suspect"]]
         artist_seed = stable_seed(di.seed, model, artist)
         works_s, works_v = suspect["work_id"].to_numpy(), validation["work_id"].to_numpy()
@@ -340,6 +356,26 @@ def smallest_detecting_n(curves: pd.DataFrame, rate: float = 0.95) -> dict[str, 
     return out
 
 
+# The claim that DI is built to show, for a model trained "at scale": per-clip membership
+# inference is weak (no feature above this AUC), yet every member artist is detected at this
+# p-value and no non-member artist is detected at alpha.
+CLAIM_MAX_AUC = 0.65
+CLAIM_MEMBER_P = 0.01
+
+
+def claim_check(best_auc: float, member: pd.DataFrame, nonmember: pd.DataFrame) -> dict:
+    """Whether one model's verdicts (of one method) show the claim, criterion by criterion."""
+    weak = best_auc <= CLAIM_MAX_AUC
+    members = bool(len(member)) and bool((member["p_value"] < CLAIM_MEMBER_P).all())
+    clean = not nonmember["detected"].any()
+    return {
+        "weak_per_clip_mia": weak,
+        "all_members_at_p_0.01": members,
+        "no_nonmember_detected": clean,
+        "holds": weak and members and clean,
+    }
+
+
 def headline(
     mia: pd.DataFrame, verdicts: pd.DataFrame, curves: pd.DataFrame, calibrated: pd.DataFrame
 ) -> dict:
@@ -358,6 +394,7 @@ def headline(
                 "nonmember_artists": int(len(nonmember)),
                 "max_member_p_value": float(member["p_value"].max()) if len(member) else None,
                 "shift_flags": int(v["shift_flag"].sum()),
+                "claim": claim_check(float(best["auc"]), member, nonmember),
             }
         models[model] = {
             "best_feature": best["feature"],
@@ -383,57 +420,104 @@ def headline(
     }
 
 
-CATALOGUE_COLUMNS = ["path", "artist", "work_id", "set"]
+def default_attacks() -> dict[str, dict[str, dict]]:
+    """Every registered attack with its default settings, by family (the audit's attacks;
+    the workflow reads them from features.attacks)."""
+    from audio_di.attacks.registry import ATTACKS
+
+    attacks: dict[str, dict[str, dict]] = {}
+    for name, attack in ATTACKS.items():
+        attacks.setdefault(attack.family, {})[name] = {}
+    return attacks
 
 
-def read_catalogue(path: str | Path) -> pd.DataFrame:
-    """A rights holder's catalogue: one row per clip with path (relative to the CSV), artist,
-    work_id and set (suspect: offered to training; validation: known not to be)."""
-    path = Path(path)
-    table = pd.read_csv(path)
-    missing = [c for c in CATALOGUE_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; needs {CATALOGUE_COLUMNS}")
-    bad = sorted(set(table["set"]) - {"suspect", "validation"})
-    if bad:
-        raise ValueError(f"{path}: column 'set' has {bad}; use 'suspect' or 'validation'")
-    files = [path.parent / p for p in table["path"]]
-    absent = [str(f) for f in files if not f.is_file()]
-    if absent:
-        raise ValueError(f"{path}: {len(absent)} audio file(s) not found, e.g. {absent[:3]}")
-    shared = set(table.loc[table["set"] == "suspect", "work_id"]) & set(
-        table.loc[table["set"] == "validation", "work_id"]
-    )
-    if shared:
-        raise ValueError(f"{path}: work(s) {sorted(shared)[:5]} are in both sets")
-    table["path"] = [str(f) for f in files]
-    if "clip_id" not in table.columns:
-        table["clip_id"] = table["path"]
-    return table
+@dataclass(frozen=True)
+class Catalogue:
+    """How a user's audio becomes clips (params.yaml corpora.<name> of kind folder)."""
+
+    clip_seconds: float
+    sample_rate: int
+    max_clips_per_file: int | None = None
 
 
 def audit_catalogue(
-    spec: dict, catalogue: pd.DataFrame, device: str, batch_size: int, di: DISettings
+    spec: dict,
+    name: str,
+    suspect: str | Path,
+    validation: str | Path,
+    out_dir: str | Path,
+    catalogue: Catalogue,
+    device: str,
+    batch_size: int,
+    di: DISettings,
+    attacks: dict[str, dict] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """DI of one model against one catalogue, per artist: the tables of
-    `model_dataset_inference` (verdicts, curves, null p-values).
+    """DI of one model against one catalogue: suspect and validation are each a folder of
+    audio (each file one work of the artist "catalogue") or a manifest CSV.
 
-    The attacks are the registered defaults of the model's family."""
-    from audio_di.attacks.registry import ATTACKS, attacks_for, extract_features, family_of
-    from audio_di.models import load_adapter
+    The steps are the workflow's: the folder corpus's ingestion (clips, manifest.csv and
+    rejected.csv in out_dir), its split with the roles given, the model's features under
+    `attacks` (settings by family, as in params.yaml features.attacks; default: every
+    registered attack at its defaults), the blind baseline and `model_dataset_inference`
+    under the model's `name` (which seeds the draws), so that a study of the same catalogue
+    and model with the same settings gives the same p-values. Returns the tables of
+    `model_dataset_inference` plus manifest and rejected."""
+    from audio_di.corpus.folder import catalogue_files, ingest_catalogue
+    from audio_di.di import MIN_WORKS
+    from audio_di.io import write_table
+    from audio_di.splits import check_set_sizes, make_splits
 
-    adapter = load_adapter(spec, resolve_device(device))
-    family = family_of(adapter)
-    family_attacks = {name: {} for name, attack in ATTACKS.items() if attack.family == family}
-    attacks = attacks_for(adapter, family_attacks, has_reference=False)
-    audio = load_clips(list(catalogue["path"]), adapter.sample_rate)
-    features = extract_features(adapter, audio, catalogue, attacks, batch_size)
-    stats = audio_statistics(audio, adapter.sample_rate).assign(
-        clip_id=catalogue["clip_id"].to_numpy()
+    out_dir = Path(out_dir)
+    files = pd.concat(
+        [
+            catalogue_files(suspect, "catalogue", "train", "suspect"),
+            catalogue_files(validation, "catalogue", "heldout", "validation"),
+        ],
+        ignore_index=True,
     )
-    splits = catalogue.assign(
-        artist_status="audited",
-        role=np.where(catalogue["set"] == "suspect", "train", "heldout"),
-        filler=False,
+    listed = files.groupby("path")["role"].nunique()
+    if (listed > 1).any():
+        both = listed[listed > 1].index.tolist()
+        raise ValueError(f"file(s) in both the suspect and the validation set: {both[:5]}")
+    manifest, rejected = ingest_catalogue(
+        files, out_dir, catalogue.clip_seconds, catalogue.sample_rate, catalogue.max_clips_per_file
     )
-    return model_dataset_inference(spec["source"], features, splits, stats, di)
+    write_table(manifest, out_dir / "manifest.csv")
+    write_table(rejected, out_dir / "rejected.csv")
+    splits = make_splits(manifest, members=[], heldout_fraction=0.5, seed=di.seed)
+    try:
+        check_set_sizes(splits, max(MIN_WORKS[m] for m in di.methods))
+    except ValueError as err:
+        raise ValueError(
+            f"{err} ({len(rejected)} rejected: see {out_dir / 'rejected.csv'})"
+        ) from None
+    manifest_path = out_dir / "manifest.csv"
+    features = model_features(
+        spec, manifest_path, splits, attacks or default_attacks(), batch_size, device
+    )
+    stats = corpus_statistics(manifest_path, splits, catalogue.sample_rate)
+    tables = model_dataset_inference(name, features, splits, stats, di)
+    return {**tables, "manifest": manifest, "rejected": rejected}
+
+
+def verdict_sentence(verdicts: pd.DataFrame, model: str, alpha: float) -> str:
+    """One sentence per artist: detected or not, by which method at what p, on how many
+    clips, and whether the blind baseline flagged a distribution shift."""
+    sentences = []
+    for artist, group in verdicts.groupby("artist", sort=True):
+        who = "The catalogue" if artist == "catalogue" else f"The catalogue of {artist}"
+        found = group.loc[group["detected"].astype(bool), "method"].tolist()
+        head = (
+            f"was detected in {model} by {' and '.join(found)}"
+            if found
+            else (f"was not detected in {model}")
+        )
+        pvalues = ", ".join(f"{r.method} p = {r.p_value:.3g}" for r in group.itertuples())
+        first = group.iloc[0]
+        shift = "flagged" if first["shift_flag"] else "did not flag"
+        sentences.append(
+            f"{who} {head} ({pvalues}; alpha {alpha}) with {first['n_suspect']} suspect and "
+            f"{first['n_validation']} validation clips; the blind baseline {shift} a "
+            f"distribution shift between the sets (AUC {first['blind_auc']:.2f})."
+        )
+    return "\n".join(sentences)

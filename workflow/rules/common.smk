@@ -1,8 +1,10 @@
+import os
 import shutil
 
 from snakemake.utils import validate
 
 from audio_di.config import check_study
+from audio_di.di import MIN_WORKS
 
 validate(config, "../schemas/params.schema.yaml")
 check_study(config)
@@ -11,12 +13,29 @@ check_study(config)
 STUDY_ENV = "../../envs/audio-di.yaml"
 CORPORA = config["corpora"]
 MODELS = config["models"]
+# Feature jobs per model (the schema's default is 1).
+FEATURE_SHARDS = config["features"]["shards"]
 
 
 wildcard_constraints:
     corpus="|".join(CORPORA),
     model="|".join(MODELS),
     artist="[a-z0-9_]+",
+    shard=r"\d+",
+
+
+# Jobs that only join tables or draw a figure run where Snakemake runs, never through a
+# cluster executor: a queue wait would cost more than the job.
+localrules:
+    corpus_manifest,
+    merge_features,
+    di_collect,
+    headline_metrics,
+    figure_roc,
+    figure_auc_heatmap,
+    figure_pvalue_vs_n,
+    figure_null_qq,
+    figure_contamination,
 
 
 def canonical(value):
@@ -27,6 +46,17 @@ def canonical(value):
     if isinstance(value, list):
         return [canonical(v) for v in value]
     return value
+
+
+def corpora_of_kind(kind):
+    """A wildcard pattern for the corpora of one kind; it matches nothing if there is none."""
+    names = [name for name, corpus in CORPORA.items() if corpus["kind"] == kind]
+    return "|".join(names) if names else "(?!)"
+
+
+def min_works():
+    """Works each suspect and validation set needs for the configured DI procedures."""
+    return max(MIN_WORKS[method] for method in config["di"]["methods"])
 
 
 def corpus_artists(corpus):
@@ -61,10 +91,33 @@ def training_regime(model):
     }
 
 
-def reference_weights(wildcards):
-    """The reference model's weights, for models whose attacks are reference-calibrated."""
+def model_files(model):
+    """What a model is loaded from: the files `train` writes for a model trained here, the
+    folder of a local `source`, nothing for a hub id."""
+    source = MODELS[model].get("source")
+    if source is None:
+        return [f"results/models/{model}/model.safetensors", f"results/models/{model}/config.json"]
+    return [source] if os.path.isdir(source) else []
+
+
+def model_inputs(wildcards):
+    """The files a model's features job loads: the model's, and its reference model's."""
     reference = MODELS[wildcards.model].get("reference")
-    return [f"results/models/{reference}/model.safetensors"] if reference else []
+    return model_files(wildcards.model) + (model_files(reference) if reference else [])
+
+
+def model_spec(model):
+    """The model as load_adapter takes it: kind, source (results/models/<model> for a model
+    trained here), and revision and dtype where given."""
+    spec = MODELS[model]
+    loaded = {"kind": spec["kind"], "source": spec.get("source", f"results/models/{model}")}
+    return loaded | {key: spec[key] for key in ("revision", "dtype") if key in spec}
+
+
+def reference_spec(model):
+    """The spec of the model's reference model, if it has one."""
+    reference = MODELS[model].get("reference")
+    return model_spec(reference) if reference else None
 
 
 def model_device(model):
@@ -75,6 +128,16 @@ def gpu_jobs(wildcards):
     """1 where a model's jobs take the GPU, so that the profile's gpu limit keeps them apart."""
     device = model_device(wildcards.model)
     return int(device == "cuda" or (device == "auto" and shutil.which("nvidia-smi") is not None))
+
+
+def corpus_outputs():
+    """Every corpus manifest: where dvc.yaml's `corpus` stage ends."""
+    return [manifest_of(corpus) for corpus in sorted(CORPORA)]
+
+
+def feature_outputs():
+    """Every model's features: where dvc.yaml's `features` stage, the GPU part, ends."""
+    return expand("results/features/{model}.parquet", model=sorted(MODELS))
 
 
 def study_outputs():

@@ -34,9 +34,37 @@ rule corpus_manifest:
     output:
         manifest="data/corpus/{corpus}/manifest.csv",
         failures="data/corpus/{corpus}/failures.csv",
+    wildcard_constraints:
+        corpus=corpora_of_kind("music21"),
     conda:
         STUDY_ENV
     log:
         "results/logs/corpus_manifest/{corpus}.log",
     script:
         "../scripts/corpus_manifest.py"
+
+
+# A user's catalogue: the files its manifest lists, cut into clips; bad files are listed in
+# the rejected table with the reason.
+rule folder_corpus:
+    input:
+        manifest=lambda wc: CORPORA[wc.corpus]["manifest"],
+        audio=lambda wc: CORPORA[wc.corpus]["path"],
+    output:
+        manifest="data/corpus/{corpus}/manifest.csv",
+        clips=directory("data/corpus/{corpus}/clips"),
+        rejected="results/corpus/{corpus}_rejected.csv",
+    wildcard_constraints:
+        corpus=corpora_of_kind("folder"),
+    params:
+        clip_seconds=lambda wc: CORPORA[wc.corpus]["clip_seconds"],
+        sample_rate=lambda wc: CORPORA[wc.corpus]["sample_rate"],
+        max_clips_per_file=lambda wc: CORPORA[wc.corpus].get("max_clips_per_file"),
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/folder_corpus/{corpus}.log",
+    benchmark:
+        "results/benchmarks/folder_corpus/{corpus}.tsv"
+    script:
+        "../scripts/folder_corpus.py"

@@ -1,27 +1,47 @@
+# One job per (model, shard); each shard is a run of whole feature batches (audio_di.shards).
 rule features:
     input:
-        weights="results/models/{model}/model.safetensors",
-        config="results/models/{model}/config.json",
+        model=model_inputs,
         manifest=lambda wc: manifest_of(model_corpus(wc)),
         splits=lambda wc: f"results/splits/{model_corpus(wc)}.csv",
-        reference=reference_weights,
     output:
-        "results/features/{model}.parquet",
+        temp("results/features/shards/{model}/{shard}.parquet"),
     params:
-        kind=lambda wc: MODELS[wc.model]["kind"],
+        spec=lambda wc: model_spec(wc.model),
         attacks=canonical(config["features"]["attacks"]),
         batch_size=config["features"]["batch_size"],
         device=lambda wc: model_device(wc.model),
-        reference=lambda wc: MODELS[wc.model].get("reference"),
+        reference=lambda wc: reference_spec(wc.model),
         only=lambda wc: MODELS[wc.model].get("attacks"),
+        shard=lambda wc: [int(wc.shard), FEATURE_SHARDS],
     threads: 1
     resources:
         gpu=gpu_jobs,
+        # What one shard needs of a multi-billion-parameter model; profiles can override it.
+        mem_mb=16000,
+        runtime=120,
     conda:
         STUDY_ENV
     log:
-        "results/logs/features/{model}.log",
+        "results/logs/features/{model}/{shard}.log",
     benchmark:
-        "results/benchmarks/features/{model}.tsv"
+        "results/benchmarks/features/{model}/{shard}.tsv"
     script:
         "../scripts/features.py"
+
+
+rule merge_features:
+    input:
+        lambda wc: expand(
+            "results/features/shards/{model}/{shard}.parquet",
+            model=wc.model,
+            shard=range(FEATURE_SHARDS),
+        ),
+    output:
+        "results/features/{model}.parquet",
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/merge_features/{model}.log",
+    script:
+        "../scripts/merge_features.py"

@@ -3,7 +3,7 @@ from pathlib import Path
 from audio_di.corpus import render_artist
 from audio_di.io import log_to, write_table
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], f"render {snakemake.wildcards.artist}") as job:
     params = snakemake.params
     manifest, failures = render_artist(
         snakemake.wildcards.artist,
@@ -16,3 +16,7 @@ with log_to(snakemake.log[0]):
     )
     write_table(failures, snakemake.output.failures)
     write_table(manifest, snakemake.output.manifest)
+    job.summary(
+        f"{len(manifest)} clips of {manifest['work_id'].nunique()} works, "
+        f"{len(failures)} works skipped"
+    )

@@ -6,7 +6,7 @@ import torch
 from audio_di.io import log_to, write_table
 from audio_di.study import train_embedded
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], f"train {snakemake.wildcards.model}") as job:
     torch.set_num_threads(snakemake.threads)
     params = snakemake.params
     clips = train_embedded(
@@ -22,3 +22,4 @@ with log_to(snakemake.log[0]):
         device=params.device,
     )
     write_table(clips, snakemake.output.clips)
+    job.summary(f"{params.regime['epochs']} epochs on {len(clips)} clips")

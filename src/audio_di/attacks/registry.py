@@ -170,7 +170,8 @@ def extract_features(
 ) -> pd.DataFrame:
     """Per-clip features: clip_id, then float64 columns `<attack>__<setting>`.
 
-    audio is (clips, samples) mono at adapter.sample_rate; meta has one row per clip
+    audio is (clips, samples) mono, or (clips, adapter.channels, samples), at
+    adapter.sample_rate (mono clips are repeated on every channel); meta has one row per clip
     (clip_id, artist, caption, ...); attacks maps attack names to settings overriding defaults.
     reference is the model the `reference` attack calibrates against (same sample rate).
     Each attack also gets, under settings[autoregressive.BATCH], one dict per batch shared by
@@ -181,8 +182,16 @@ def extract_features(
     clip it still fails on, or scores as NaN or inf, gets a missing value and a warning naming
     the clip and the attack, and the other clips keep theirs.
     """
-    if audio.ndim != 2 or len(audio) != len(meta):
-        raise ValueError(f"audio {audio.shape} must be (clips, samples) for {len(meta)} rows")
+    if audio.ndim not in (2, 3) or len(audio) != len(meta):
+        raise ValueError(
+            f"audio {audio.shape} must be (clips, samples) or (clips, channels, samples) "
+            f"for {len(meta)} rows"
+        )
+    if audio.ndim == 3 and audio.shape[1] != adapter.channels:
+        raise ValueError(
+            f"audio has {audio.shape[1]} channels; {type(adapter).__name__} takes "
+            f"{adapter.channels} (or mono clips)"
+        )
     chosen = [(_attack(name), _settings(_attack(name), s)) for name, s in attacks.items()]
     for attack, _ in chosen:
         if not isinstance(adapter, FAMILIES[attack.family]):
@@ -238,9 +247,10 @@ def _score_batch(
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """column -> (clip indices, values) for clips start..stop-1 under every chosen attack."""
     chunk = np.ascontiguousarray(audio[start:stop], dtype=np.float32)
-    # Mono clips, repeated for adapters that take more channels.
-    batch = torch.from_numpy(chunk)[:, None].to(adapter.device)
-    batch = batch.expand(-1, adapter.channels, -1)
+    batch = torch.from_numpy(chunk).to(adapter.device)
+    if batch.dim() == 2:
+        # Mono clips, repeated for adapters that take more channels.
+        batch = batch[:, None].expand(-1, adapter.channels, -1)
     rows = meta.iloc[start:stop]
     shared = {"reference": reference}
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -1,6 +1,7 @@
 """Model registry: kind -> adapter class. A new kind is one module plus one line in MODELS.
 
-Each class has `from_pretrained(source, device)`; kinds the workflow trains itself also have
+Each class has `from_pretrained(source, device)` (kinds in PRETRAINED also take `revision`
+and `dtype`); kinds the workflow trains itself also have
 `train(audio, meta, config, epochs, seed, out_dir, device)`.
 """
 
@@ -11,16 +12,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from audio_di.models.audioldm2 import AudioLDM2
 from audio_di.models.base import Adapter, AutoregressiveAdapter, DiffusionAdapter
 from audio_di.models.embedded import EmbeddedAR, EmbeddedDiffusion
+from audio_di.models.musicgen import MusicGen
+from audio_di.models.stable_audio import StableAudio
 
 MODELS: dict[str, type[Adapter]] = {
     "embedded_diffusion": EmbeddedDiffusion,
     "embedded_ar": EmbeddedAR,
+    "musicgen": MusicGen,
+    "audioldm2": AudioLDM2,
+    "stable_audio": StableAudio,
 }
+# Kinds loaded from published checkpoints, which take a hub revision and a dtype.
+PRETRAINED = ("musicgen", "audioldm2", "stable_audio")
 
 __all__ = [
     "MODELS",
+    "PRETRAINED",
     "Adapter",
     "AutoregressiveAdapter",
     "DiffusionAdapter",
@@ -36,11 +46,27 @@ def _model_class(kind: str) -> type[Adapter]:
 
 
 def load_adapter(spec: dict, device: str = "cpu") -> Adapter:
-    """The adapter for spec {"kind": ..., "source": folder or hub id}, on `device`."""
+    """The adapter for spec {"kind": ..., "source": folder or hub id}, on `device`.
+
+    The spec's own `device` (e.g. "auto": CUDA where there is one) wins over the argument;
+    `revision` and `dtype` (float32, float16, bfloat16) reach the kinds in PRETRAINED, while
+    embedded models are float32 folders and ignore them.
+    """
+    from audio_di.study import resolve_device
+
     missing = [key for key in ("kind", "source") if key not in spec]
     if missing:
         raise ValueError(f"model spec {spec} lacks {missing}")
-    return _model_class(spec["kind"]).from_pretrained(spec["source"], device)
+    cls = _model_class(spec["kind"])
+    device = resolve_device(str(spec.get("device") or device))
+    if spec["kind"] not in PRETRAINED:
+        return cls.from_pretrained(spec["source"], device)
+    return cls.from_pretrained(
+        spec["source"],
+        device,
+        revision=spec.get("revision"),
+        dtype=spec.get("dtype") or "float32",
+    )
 
 
 def train_model(

@@ -83,3 +83,18 @@ class AutoregressiveAdapter(Adapter):
         Entry [b, k, s] is the model's distribution for codes[b, k, s] given everything
         the model may see before it, so that it lines up with the code it scores.
         """
+
+
+def module_groups(net: torch.nn.Module) -> dict[str, list[torch.nn.Parameter]]:
+    """A network's parameters by top-level block ("down_blocks.0", "mid_block", "conv_out" ...):
+    children that are module lists count each of their entries as one block. Frozen
+    parameters (e.g. random Fourier features) have no gradient and are left out."""
+    groups: dict[str, list[torch.nn.Parameter]] = {}
+    for name, param in net.named_parameters():
+        if not param.requires_grad:
+            continue
+        parts = name.split(".")
+        top = net.get_submodule(parts[0])
+        key = ".".join(parts[:2]) if isinstance(top, torch.nn.ModuleList) else parts[0]
+        groups.setdefault(key, []).append(param)
+    return groups

@@ -27,7 +27,12 @@ from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from audio_di.audio import log_mel
-from audio_di.models.base import Adapter, AutoregressiveAdapter, DiffusionAdapter
+from audio_di.models.base import (
+    Adapter,
+    AutoregressiveAdapter,
+    DiffusionAdapter,
+    module_groups,
+)
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -325,14 +330,7 @@ class EmbeddedDiffusion(EmbeddedModel, DiffusionAdapter):
     def parameter_groups(self) -> dict[str, list[torch.nn.Parameter]]:
         """The UNet's parameters by top-level block: conv_in, time_embedding, class_embedding,
         down_blocks.0, ..., mid_block, up_blocks.N, conv_norm_out, conv_out."""
-        net = self.parts["net"]
-        groups: dict[str, list[torch.nn.Parameter]] = {}
-        for name, param in net.named_parameters():
-            parts = name.split(".")
-            top = net.get_submodule(parts[0])
-            key = ".".join(parts[:2]) if isinstance(top, torch.nn.ModuleList) else parts[0]
-            groups.setdefault(key, []).append(param)
-        return groups
+        return module_groups(self.parts["net"])
 
     def _training_inputs(self, mel, generator):
         return mel[:, None]

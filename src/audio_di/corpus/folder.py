@@ -1,0 +1,208 @@
+"""A user's catalogue: audio files plus a manifest, cut into clips for the study.
+
+Every file listed either gives clips or a row in the rejected table with the reason; nothing
+is dropped silently. Clips keep the file's channels (mono or stereo) and are stored as 16-bit
+FLAC at one sample rate; adapters convert them to their own rate and channel count.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from tqdm import tqdm
+
+from audio_di.audio import audio_sha256, read_audio, resample, segment, write_flac
+from audio_di.corpus.music21_render import MANIFEST_COLUMNS, SILENCE_RMS
+
+MANIFEST_REQUIRED = ["path", "artist", "work_id"]
+ROLES = ("train", "heldout")
+REJECTED_COLUMNS = ["path", "artist", "work_id", "clip", "reason"]
+# Suffixes of the formats soundfile reads (the container names it reports, lower-cased).
+AUDIO_SUFFIXES = {f".{name.lower()}" for name in sf.available_formats()} | {".aif", ".oga"}
+
+
+class Rejected(Exception):
+    """A file or clip that gives no usable audio; the message is the reason reported."""
+
+
+def read_manifest(csv: str | Path, root: str | Path | None = None) -> pd.DataFrame:
+    """A catalogue manifest: one row per audio file, with path (relative to `root`, by
+    default the CSV's folder), artist, work_id, and optionally caption and role (train or
+    heldout, where the user knows what went into training). Paths come back resolved
+    against `root`, `name` keeps them as written (clip ids derive from it); a blank
+    caption or role is an empty string."""
+    csv = Path(csv)
+    try:
+        table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"{csv}: cannot read the manifest: {err}") from err
+    missing = [c for c in MANIFEST_REQUIRED if c not in table.columns]
+    if missing:
+        raise ValueError(f"{csv}: missing column(s) {missing}; needs {MANIFEST_REQUIRED}")
+    for column in MANIFEST_REQUIRED:
+        blank = table.index[table[column].str.strip() == ""]
+        if len(blank):
+            raise ValueError(f"{csv}: column {column!r} is empty on line(s) {list(blank + 2)[:10]}")
+    table = table.assign(caption=table.get("caption", ""), role=table.get("role", ""))
+    bad = sorted(set(table["role"]) - {"", *ROLES})
+    if bad:
+        raise ValueError(f"{csv}: column 'role' has {bad}; use {list(ROLES)} or leave it blank")
+    repeated = table.loc[table["path"].duplicated(), "path"].tolist()
+    if repeated:
+        raise ValueError(f"{csv}: path(s) listed more than once: {repeated[:5]}")
+    root = csv.parent if root is None else Path(root)
+    table["name"] = table["path"]
+    table["path"] = [str(root / p) for p in table["path"]]
+    return table[[*MANIFEST_REQUIRED, "name", "caption", "role"]]
+
+
+def folder_files(folder: str | Path, artist: str, role: str = "", prefix: str = "") -> pd.DataFrame:
+    """Every audio file under `folder` (recursively), each one work of `artist`, as a
+    manifest like read_manifest's, names and work ids relative to the folder after
+    `prefix`. Files soundfile cannot read still come in: they are reported as rejected,
+    not skipped."""
+    folder = Path(folder)
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+    )
+    if not files:
+        raise ValueError(f"{folder}: no audio files (looked for {sorted(AUDIO_SUFFIXES)})")
+    names = [prefix + p.relative_to(folder).as_posix() for p in files]
+    return pd.DataFrame(
+        {
+            "path": [str(p) for p in files],
+            "artist": artist,
+            "work_id": [str(Path(n).with_suffix("")) for n in names],
+            "name": names,
+            "caption": "",
+            "role": role,
+        }
+    )
+
+
+def catalogue_files(source: str | Path, artist: str, role: str, label: str) -> pd.DataFrame:
+    """One set of a catalogue, every row with `role`: a folder of audio (each file one work
+    of `artist`, named `label`/<file>, so that two sets' folders may hold equal names) or a
+    manifest CSV, whose role column, where filled in, must agree."""
+    source = Path(source)
+    if source.is_dir():
+        return folder_files(source, artist, role, prefix=f"{label}/")
+    if not source.is_file():
+        raise ValueError(f"{source}: no such folder or manifest CSV ({label} set)")
+    table = read_manifest(source)
+    other = table["role"].ne("") & table["role"].ne(role)
+    if other.any():
+        raise ValueError(
+            f"{source}: column 'role' says {table.loc[other, 'role'].iloc[0]!r} on line "
+            f"{table.index[other][0] + 2}, but this manifest is given as the {label} set"
+        )
+    return table.assign(role=role)
+
+
+def _slug_series(text: pd.Series) -> pd.Series:
+    return text.str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
+
+
+def file_clips(path: str | Path, clip_seconds: float, sample_rate: int) -> list[np.ndarray]:
+    """The file's consecutive clips as (channels, samples) arrays at `sample_rate`; the
+    tail shorter than a clip is left out. Raises Rejected with the reason for a file that
+    cannot give one."""
+    path = Path(path)
+    if not path.is_file():
+        raise Rejected("not found")
+    try:
+        audio, sr = read_audio(path)
+    except ValueError as err:
+        raise Rejected(f"unreadable: {err.__cause__ or err}") from err
+    if audio.size == 0:
+        raise Rejected("empty: no samples")
+    if not np.isfinite(audio).all():
+        raise Rejected("NaN or infinite samples")
+    seconds = audio.shape[1] / sr
+    if seconds < clip_seconds:
+        raise Rejected(f"shorter than a clip: {seconds:.2f} s < {clip_seconds:g} s")
+    if np.sqrt(np.mean(np.square(audio))) < SILENCE_RMS:
+        raise Rejected("silent: RMS below -60 dBFS")
+    audio = resample(audio, sr, sample_rate)
+    return [clip.T for clip in segment(audio.T, sample_rate, clip_seconds)]
+
+
+def ingest_catalogue(
+    files: pd.DataFrame,
+    out_dir: str | Path,
+    clip_seconds: float,
+    sample_rate: int,
+    max_clips_per_file: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cut the catalogue's files (a read_manifest table) into FLAC clips under
+    out_dir/clips. Returns (manifest, rejected):
+
+    - manifest: MANIFEST_COLUMNS plus role, paths relative to out_dir;
+    - rejected: REJECTED_COLUMNS, one row per file (clip empty) or clip that was left out.
+
+    A clip whose audio equals an earlier one (same sha256) is rejected as a duplicate,
+    unless the two have different explicit roles: identical audio on both sides of the
+    split is an error.
+    """
+    out_dir = Path(out_dir)
+    stems = _slug_series(files["artist"]) + "__" + _slug_series(files["name"])
+    clash = files.loc[stems.duplicated(keep=False), "path"].tolist()
+    if clash:
+        raise ValueError(
+            f"files {clash[:4]} would get the same clip ids (same artist, and names alike "
+            "but for case and punctuation); rename one"
+        )
+    rows, rejected = [], []
+    owners: dict[str, dict] = {}  # sha256 -> manifest row of the first clip with that audio
+    progress = tqdm(zip(stems, files.itertuples(index=False), strict=True), total=len(files),
+                    desc="ingest", unit="file")  # fmt: skip
+    for stem, file in progress:
+        try:
+            clips = file_clips(file.path, clip_seconds, sample_rate)
+        except Rejected as why:
+            rejected.append((file.path, file.artist, file.work_id, "", str(why)))
+            continue
+        kept = 0
+        for index, clip in enumerate(clips):
+            if max_clips_per_file is not None and kept == max_clips_per_file:
+                break
+            if np.sqrt(np.mean(np.square(clip))) < SILENCE_RMS:
+                rejected.append((file.path, file.artist, file.work_id, index, "silent clip"))
+                continue
+            clip_id = f"{stem}__{index:03d}"
+            path = out_dir / "clips" / f"{clip_id}.flac"
+            write_flac(path, clip.T, sample_rate)
+            sha = audio_sha256(path)
+            first = owners.get(sha)
+            if first is not None:
+                path.unlink()
+                if first["role"] and file.role and first["role"] != file.role:
+                    raise ValueError(
+                        f"identical audio on both sides: {file.path} (clip {index}, "
+                        f"{file.role}) equals {first['source']} ({first['role']})"
+                    )
+                rejected.append(
+                    (file.path, file.artist, file.work_id, index,
+                     f"duplicate audio: same as {first['clip_id']} ({first['source']})")
+                )  # fmt: skip
+                continue
+            row = {
+                "clip_id": clip_id,
+                "artist": file.artist,
+                "work_id": file.work_id,
+                "path": f"clips/{clip_id}.flac",
+                "seconds": clip.shape[-1] / sample_rate,
+                "sample_rate": sample_rate,
+                "sha256": sha,
+                "caption": file.caption,
+                "role": file.role,
+                "source": file.path,
+            }
+            owners[sha] = row
+            rows.append(row)
+            kept += 1
+    manifest = pd.DataFrame(rows, columns=[*MANIFEST_COLUMNS, "role", "source"])
+    return manifest, pd.DataFrame(rejected, columns=REJECTED_COLUMNS)

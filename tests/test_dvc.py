@@ -1,0 +1,122 @@
+"""DVC on the smoke study: a second clone pulls the GPU part and regenerates the rest without a
+single feature or training job; stages are dirtied only by what they depend on."""
+
+import json
+import re
+
+import pytest
+import yaml
+from dvc_repo import ROOT, clone, commit, jobs_run, run, study_repo
+
+pytestmark = pytest.mark.slow
+
+# Jobs of the corpus and features stages: the ones a machine without a GPU must never run.
+GPU_PART = {
+    "render_artist", "corpus_manifest", "folder_corpus", "split", "train", "features",
+    "merge_features",
+}  # fmt: skip
+FIGURES = ["roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination"]
+
+
+@pytest.fixture(scope="module")
+def one(tmp_path_factory):
+    return study_repo(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def two(one, tmp_path_factory):
+    """Another machine following the README: pull corpus and features, then `dvc repro`."""
+    repo = clone(one, tmp_path_factory.mktemp("second") / "two")
+    run(repo, "dvc", "pull", "--with-deps", "features")
+    status = json.loads(run(repo, "dvc", "status", "--json"))
+    return repo, status, run(repo, "dvc", "repro")
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_gives_the_commands_this_test_runs():
+    section = readme_section("Reproduce the figures without a GPU")
+    for command in ["dvc pull --with-deps features", "dvc status", "make study"]:
+        assert command in section
+
+
+def test_second_clone_regenerates_the_figures_without_feature_jobs(two):
+    repo, status, log = two
+    # Before the run only the analysis stage is out of date: its outputs were not pulled.
+    assert set(status) == {"analysis"}
+    assert re.search(r"Stage 'features' didn't change, skipping", log)
+    jobs = jobs_run(log)
+    assert jobs and not GPU_PART & set(jobs), jobs
+    assert {"mia", "di_model", "figure_roc", "headline_metrics"} <= set(jobs)
+    # Nothing of the GPU part ran: it would have written its log (the touch leaves it
+    # empty) and its benchmark.
+    for step in ("render", "train", "features"):
+        assert not any(f.stat().st_size for f in (repo / "results/logs" / step).rglob("*.log"))
+        assert not (repo / "results/benchmarks" / step).exists()
+    for figure in FIGURES:
+        assert (repo / f"results/figures/{figure}.png").read_bytes()[:4] == b"\x89PNG"
+    assert (repo / "results/report.html").stat().st_size > 0
+    # The same numbers as the first machine (metrics.json is committed), and dvc.lock only
+    # records the new report, whose page carries its creation time.
+    assert run(repo, "git", "status", "--porcelain") == " M dvc.lock\n"
+    before = yaml.safe_load(run(repo, "git", "show", "HEAD:dvc.lock"))
+    after = yaml.safe_load((repo / "dvc.lock").read_text())
+    for lock in (before, after):
+        outs = lock["stages"]["analysis"]["outs"]
+        outs[:] = [out for out in outs if out["path"] != "results/report.html"]
+    assert before == after
+    assert run(repo, "dvc", "status").strip() == "Data and pipelines are up to date."
+
+
+def test_di_change_reruns_only_the_analysis(two):
+    repo = two[0]
+    commit(repo, "second machine")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["di"]["alpha"] = 0.1
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert set(json.loads(run(repo, "dvc", "status", "--json"))) == {"analysis"}
+    jobs = jobs_run(run(repo, "dvc", "repro"))
+    assert "di_model" in jobs and not GPU_PART & set(jobs), jobs
+    assert "mia" not in jobs  # its inputs and params did not change
+    commit(repo, "more resamples")
+    # metrics.json and the curves compare across commits.
+    diff = json.loads(run(repo, "dvc", "metrics", "diff", "HEAD~1", "HEAD", "--json"))
+    assert diff["results/metrics.json"]
+    plots = json.loads(run(repo, "dvc", "plots", "diff", "HEAD~1", "HEAD", "--json"))
+    curve = plots["data"]["results/di/pvalue_vs_n.csv"][0]
+    assert set(curve["revisions"]) == {"HEAD~1", "HEAD"}
+
+
+@pytest.fixture(scope="module")
+def three(one, tmp_path_factory):
+    """A fresh clone that pulls everything."""
+    repo = clone(one, tmp_path_factory.mktemp("third") / "three")
+    run(repo, "dvc", "pull")
+    return repo
+
+
+def test_fresh_clone_after_the_study_is_up_to_date(three):
+    log = run(three, "dvc", "repro")
+    assert "Data and pipelines are up to date." in log
+    assert "Running stage" not in log
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "stage"),
+    [("di", "alpha", "analysis"), ("mia", "bootstrap", "analysis"),
+     ("features", "batch_size", "features"), ("regimes", "overfit", "features"),
+     ("corpora", "smoke", "corpus")],
+)  # fmt: skip
+def test_a_params_section_dirties_only_its_stage(three, section, key, stage):
+    path = three / "params.yaml"
+    original = path.read_text()
+    params = yaml.safe_load(original)
+    params[section][key] = "changed"
+    try:
+        path.write_text(yaml.safe_dump(params, sort_keys=False))
+        assert set(json.loads(run(three, "dvc", "status", "--json"))) == {stage}
+    finally:
+        path.write_text(original)

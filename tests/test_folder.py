@@ -1,0 +1,227 @@
+"""A user's catalogue: manifests, ingestion of mixed audio, rejected files, roles in splits."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from audio_di.corpus.folder import (
+    REJECTED_COLUMNS,
+    catalogue_files,
+    folder_files,
+    ingest_catalogue,
+    read_manifest,
+)
+from audio_di.splits import LeakageError, check_set_sizes, make_splits
+
+
+def tone(seconds: float, rate: int, channels: int = 1, freq: float = 440.0) -> np.ndarray:
+    """(samples, channels) sine, the layout soundfile writes."""
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * freq * t)
+    return np.stack([wave * (1 - 0.2 * c) for c in range(channels)], axis=1)
+
+
+def write(path: Path, audio: np.ndarray, rate: int, **kwargs) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), audio, rate, **kwargs)
+    return path.name
+
+
+def bad_files(folder: Path) -> dict[str, str]:
+    """One file of each kind that must be rejected: file name -> expected reason."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "garbage.wav").write_bytes(b"RIFF not really a wave file")
+    write(folder / "empty.wav", np.zeros((0, 1)), 16000)
+    write(folder / "short.flac", tone(0.2, 16000), 16000)
+    write(folder / "silence.wav", np.zeros((32000, 1)), 16000)
+    nan = tone(2.0, 16000)
+    nan[100] = np.nan
+    write(folder / "nan.wav", nan, 16000, subtype="FLOAT")
+    return {
+        "garbage.wav": "unreadable",
+        "empty.wav": "empty",
+        "short.flac": "shorter than a clip",
+        "silence.wav": "silent",
+        "nan.wav": "NaN",
+    }
+
+
+def test_every_bad_file_is_rejected_with_its_reason(tmp_path):
+    expected = bad_files(tmp_path / "audio")
+    write(tmp_path / "audio/good.wav", tone(2.5, 16000), 16000)
+    files = folder_files(tmp_path / "audio", "me")
+    missing = files.iloc[:1].assign(path=str(tmp_path / "gone.wav"), name="gone.wav")
+    manifest, rejected = ingest_catalogue(
+        pd.concat([files, missing]), tmp_path / "out", clip_seconds=1.0, sample_rate=8000
+    )
+    assert list(rejected.columns) == REJECTED_COLUMNS
+    reasons = dict(
+        zip(rejected["path"].map(lambda p: Path(p).name), rejected["reason"], strict=True)
+    )
+    assert reasons.pop("gone.wav") == "not found"
+    assert set(reasons) == set(expected)
+    for name, reason in expected.items():
+        assert reason in reasons[name], (name, reasons[name])
+    # good.wav: two whole clips; the half-second tail is not a clip.
+    assert manifest["clip_id"].tolist() == ["me__good_wav__000", "me__good_wav__001"]
+    assert (tmp_path / "out" / manifest["path"][0]).is_file()
+
+
+def test_mixed_formats_rates_and_channels_become_clips_at_one_rate(tmp_path):
+    audio = tmp_path / "audio"
+    write(audio / "a.wav", tone(2.0, 8000, freq=300), 8000)
+    write(audio / "b.flac", tone(2.0, 22050, 2, freq=500), 22050)
+    write(audio / "c.ogg", tone(2.0, 44100, 2, freq=700), 44100, format="OGG", subtype="VORBIS")
+    manifest, rejected = ingest_catalogue(
+        folder_files(audio, "me"), tmp_path / "out", clip_seconds=1.0, sample_rate=16000
+    )
+    assert rejected.empty
+    assert len(manifest) == 6 and (manifest["sample_rate"] == 16000).all()
+    assert np.allclose(manifest["seconds"], 1.0)
+    channels = {
+        Path(p).name.split("__")[1]: sf.info(str(tmp_path / "out" / p)).channels
+        for p in manifest["path"]
+    }
+    assert channels == {"a_wav": 1, "b_flac": 2, "c_ogg": 2}
+    assert manifest["sha256"].is_unique
+
+
+def test_silent_clip_in_a_long_file_and_the_clip_cap(tmp_path):
+    audio = np.concatenate([tone(1.0, 8000), np.zeros((8000, 1)), tone(2.0, 8000, freq=600.5)])
+    write(tmp_path / "long.wav", audio, 8000)
+    files = folder_files(tmp_path, "me")
+    manifest, rejected = ingest_catalogue(files, tmp_path / "out", 1.0, 8000)
+    assert manifest["clip_id"].str[-3:].tolist() == ["000", "002", "003"]
+    assert rejected[["clip", "reason"]].values.tolist() == [[1, "silent clip"]]
+    capped, _ = ingest_catalogue(files, tmp_path / "capped", 1.0, 8000, max_clips_per_file=2)
+    assert capped["clip_id"].str[-3:].tolist() == ["000", "002"]
+
+
+def test_duplicate_audio_is_reported_within_a_set_and_an_error_across(tmp_path):
+    # The same 16-bit samples in two containers.
+    samples = (tone(1.0, 8000) * 32767).astype(np.int16)
+    write(tmp_path / "a/one.wav", samples, 8000)
+    write(tmp_path / "a/copy.flac", samples, 8000)
+    write(tmp_path / "b/other.wav", tone(1.0, 8000, freq=900), 8000)
+    manifest, rejected = ingest_catalogue(
+        folder_files(tmp_path / "a", "me"), tmp_path / "o", 1, 8000
+    )
+    assert len(manifest) == 1
+    assert rejected["reason"].str.startswith("duplicate audio: same as me__").tolist() == [True]
+    files = pd.concat(
+        [
+            catalogue_files(tmp_path / "a", "me", "train", "suspect"),
+            catalogue_files(tmp_path / "b", "me", "heldout", "validation"),
+        ]
+    )
+    files.loc[files["name"] == "validation/other.wav", "path"] = str(tmp_path / "a/one.wav")
+    with pytest.raises(ValueError, match="identical audio on both sides.*one.wav"):
+        ingest_catalogue(files, tmp_path / "o2", 1, 8000)
+
+
+def test_sets_from_folders_may_hold_equal_file_names(tmp_path):
+    write(tmp_path / "s/song.wav", tone(1.0, 8000), 8000)
+    write(tmp_path / "v/song.wav", tone(1.0, 8000, freq=800), 8000)
+    files = pd.concat(
+        [
+            catalogue_files(tmp_path / "s", "me", "train", "suspect"),
+            catalogue_files(tmp_path / "v", "me", "heldout", "validation"),
+        ]
+    )
+    manifest, _ = ingest_catalogue(files, tmp_path / "out", 1.0, 8000)
+    assert manifest["work_id"].tolist() == ["suspect/song", "validation/song"]
+    assert manifest["role"].tolist() == ["train", "heldout"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("path,artist\na.wav,x\n", "missing column(s) ['work_id']"),
+        ("path,artist,work_id\na.wav,,w\n", "column 'artist' is empty on line(s) [2]"),
+        ("path,artist,work_id,role\na.wav,x,w,maybe\n", "column 'role' has ['maybe']"),
+        ("path,artist,work_id\na.wav,x,w\na.wav,x,w2\n", "listed more than once: ['a.wav']"),
+        ("", "cannot read the manifest"),
+    ],
+)
+def test_bad_manifest_names_the_file_and_column(tmp_path, text, message):
+    csv = tmp_path / "manifest.csv"
+    csv.write_text(text)
+    with pytest.raises(ValueError) as err:
+        read_manifest(csv)
+    assert message in str(err.value) and str(csv) in str(err.value)
+
+
+def test_manifest_paths_resolve_against_the_root(tmp_path):
+    csv = tmp_path / "lists/manifest.csv"
+    csv.parent.mkdir()
+    csv.write_text("path,artist,work_id,caption\nsub/a.wav,x,w,a tune\n")
+    table = read_manifest(csv, root=tmp_path / "audio")
+    assert table.iloc[0].to_dict() == {
+        "path": str(tmp_path / "audio/sub/a.wav"), "artist": "x", "work_id": "w",
+        "name": "sub/a.wav", "caption": "a tune", "role": "",
+    }  # fmt: skip
+
+
+def test_a_manifest_role_must_agree_with_its_set(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("path,artist,work_id,role\na.wav,x,w,heldout\n")
+    with pytest.raises(ValueError, match="says 'heldout' on line 2.*suspect set"):
+        catalogue_files(csv, "x", "train", "suspect")
+    with pytest.raises(ValueError, match="no such folder or manifest CSV"):
+        catalogue_files(tmp_path / "nowhere", "x", "train", "suspect")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no audio files"):
+        catalogue_files(tmp_path / "empty", "x", "train", "suspect")
+
+
+def role_manifest(roles: dict[str, list[str]]) -> pd.DataFrame:
+    """Two clips per work; roles maps artist -> role of each of its works ("" = none)."""
+    rows = []
+    for artist, work_roles in roles.items():
+        for w, role in enumerate(work_roles):
+            for k in range(2):
+                clip_id = f"{artist}__w{w}__{k:03d}"
+                rows.append((clip_id, artist, f"{artist}/w{w}", f"sha-{clip_id}", role))
+    return pd.DataFrame(rows, columns=["clip_id", "artist", "work_id", "sha256", "role"])
+
+
+def test_explicit_roles_are_honoured_and_other_artists_are_split():
+    manifest = role_manifest({"a": ["train", "train", "heldout", "train"], "b": [""] * 4})
+    splits = make_splits(manifest, ["a"], 0.5, seed=0)
+    a = splits[splits["artist"] == "a"].groupby("work_id")["role"].first()
+    assert a.tolist() == ["train", "train", "heldout", "train"]
+    assert splits[splits["artist"] == "b"].groupby("role")["work_id"].nunique().tolist() == [2, 2]
+
+
+def test_roles_on_some_clips_of_an_artist_only_is_an_error():
+    manifest = role_manifest({"a": ["train", "", "heldout", "train"]})
+    with pytest.raises(ValueError, match="role on some clips but not on.*a__w1__000"):
+        make_splits(manifest, ["a"], 0.5, seed=0)
+
+
+def test_an_explicit_role_cannot_split_a_work():
+    manifest = role_manifest({"a": ["train", "heldout"]})
+    manifest.loc[1, "role"] = "heldout"
+    with pytest.raises(LeakageError, match="works on both sides"):
+        make_splits(manifest, ["a"], 0.5, seed=0)
+
+
+def test_too_small_sets_report_the_minimum_and_what_they_had():
+    manifest = role_manifest({"a": ["train"] * 5 + ["heldout"] * 3, "b": [""] * 8})
+    splits = make_splits(manifest, [], 0.5, seed=0)
+    check_set_sizes(splits, 3)
+    with pytest.raises(ValueError) as err:
+        check_set_sizes(splits, 4)
+    assert str(err.value) == (
+        "dataset inference needs at least 4 works in each set; too few in a validation set: 3"
+    )
+
+
+def test_file_names_that_give_the_same_clip_id_are_an_error(tmp_path):
+    write(tmp_path / "a b.wav", tone(1.0, 8000), 8000)
+    write(tmp_path / "A_b.wav", tone(1.0, 8000, freq=500), 8000)
+    with pytest.raises(ValueError, match="would get the same clip ids"):
+        ingest_catalogue(folder_files(tmp_path, "me"), tmp_path / "out", 1.0, 8000)

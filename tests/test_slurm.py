@@ -1,0 +1,81 @@
+"""The smoke study through `--executor slurm` on a one-node cluster gives the local results.
+
+The cluster comes from Debian packages that .ci/run installs; if its daemons cannot start,
+the test fails with their logs rather than skipping.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from slurm_cluster import ClusterError, cluster_jobs, local_cluster
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "tests/config/smoke.yaml"
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    try:
+        with local_cluster(tmp_path_factory.mktemp("slurm")) as root:
+            yield root
+    except ClusterError as err:
+        pytest.fail(f"the local SLURM cluster did not start:\n{err}")
+
+
+def run_smoke(workdir: Path, *options: str) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(SMOKE),
+        *options,
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=1500)
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-10000:]
+
+
+def test_smoke_study_on_slurm_matches_a_local_run(cluster, tmp_path):
+    run_smoke(tmp_path / "local", "--cores", "2")
+    run_smoke(
+        tmp_path / "slurm",
+        "--workflow-profile",
+        str(ROOT / "profiles/slurm"),
+        # One node of this machine's size: the feature jobs' 16 GB would not fit everywhere.
+        "--set-resources",
+        "features:mem_mb=2000",
+        "train:mem_mb=2000",
+        "--default-resources",
+        "mem_mb=1000",
+        "runtime=30",
+    )
+    # The plugin names each job's rule in its comment: costly rules went through the queue
+    # and succeeded there, light ones (localrules) did not.
+    jobs = cluster_jobs()
+    rules = {job["Comment"].split("_wildcards_")[0] for job in jobs}
+    assert {"rule_train", "rule_features", "rule_di_model"} <= rules
+    assert "rule_merge_features" not in rules and "rule_headline_metrics" not in rules
+    assert {job["JobState"] for job in jobs} == {"COMPLETED"}
+    for model in ("diffusion_tiny", "ar_tiny", "ar_ref"):
+        path = f"results/features/{model}.parquet"
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "slurm" / path), pd.read_parquet(tmp_path / "local" / path)
+        )
+    for table in [
+        "results/mia/metrics.csv",
+        "results/di/verdicts.csv",
+        "results/di/pvalue_vs_n.csv",
+        "results/di/calibration.csv",
+    ]:
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / "slurm" / table), pd.read_csv(tmp_path / "local" / table)
+        )
