@@ -22,12 +22,9 @@ import torchaudio
 from audio_di.models.base import DiffusionAdapter, module_groups
 from audio_di.models.pretrained import (
     PromptEncoder,
-    check_checkpoint,
-    hub_options,
-    load,
+    load_checkpoint,
     pad_stack,
     prompts,
-    torch_dtype,
 )
 
 
@@ -75,21 +72,13 @@ class AudioLDM2(DiffusionAdapter):
     ) -> Self:
         from diffusers import AudioLDM2Pipeline
 
-        source = str(source)
-        check_checkpoint(
-            source, "AudioLDM2", "model_index.json", "_class_name", "AudioLDM2Pipeline"
-        )
-        precision = torch_dtype(dtype)
-        pipeline = load(
+        pipeline = load_checkpoint(
             "AudioLDM2",
-            source,
+            AudioLDM2Pipeline,
+            str(source),
             revision,
-            lambda: AudioLDM2Pipeline.from_pretrained(
-                source,
-                dtype=precision,
-                use_safetensors=True,
-                **hub_options(revision),
-            ),
+            dtype,
+            ("model_index.json", "_class_name", "AudioLDM2Pipeline"),
         )
         pipeline.set_progress_bar_config(disable=True)
         return cls(pipeline.to(device))

@@ -18,12 +18,11 @@ from transformers.modeling_outputs import BaseModelOutput
 from audio_di.models.base import AutoregressiveAdapter
 from audio_di.models.pretrained import (
     PromptEncoder,
-    check_checkpoint,
     hub_options,
     load,
+    load_checkpoint,
     pad_stack,
     prompts,
-    torch_dtype,
 )
 
 
@@ -60,19 +59,19 @@ class MusicGen(AutoregressiveAdapter):
         from transformers import AutoTokenizer, MusicgenForConditionalGeneration
 
         source = str(source)
-        check_checkpoint(source, "MusicGen", "config.json", "model_type", "musicgen")
-        options = hub_options(revision)
-        precision = torch_dtype(dtype)
-        model = load(
+        model = load_checkpoint(
+            "MusicGen",
+            MusicgenForConditionalGeneration,
+            source,
+            revision,
+            dtype,
+            ("config.json", "model_type", "musicgen"),
+        )
+        tokenizer = load(
             "MusicGen",
             source,
             revision,
-            lambda: MusicgenForConditionalGeneration.from_pretrained(
-                source, dtype=precision, use_safetensors=True, **options
-            ),
-        )
-        tokenizer = load(
-            "MusicGen", source, revision, lambda: AutoTokenizer.from_pretrained(source, **options)
+            lambda: AutoTokenizer.from_pretrained(source, **hub_options(revision)),
         )
         return cls(model.to(device), tokenizer)
 

@@ -92,6 +92,29 @@ def load(what: str, source: str, revision: str | None, loader: Callable[[], T]) 
         ) from err
 
 
+def load_checkpoint(
+    what: str,
+    cls: Any,
+    source: str,
+    revision: str | None,
+    dtype: str,
+    index: tuple[str, str, str],
+) -> Any:
+    """`cls.from_pretrained(source)` by the loading rules: the local folder checked first
+    (`index` = (file, key, expected value)), safetensors only, `dtype` weights, and errors
+    that name the checkpoint."""
+    check_checkpoint(source, what, *index)
+    precision = torch_dtype(dtype)
+    return load(
+        what,
+        source,
+        revision,
+        lambda: cls.from_pretrained(
+            source, dtype=precision, use_safetensors=True, **hub_options(revision)
+        ),
+    )
+
+
 def prompts(meta: pd.DataFrame) -> list[str]:
     """Each clip's text condition: its caption if it has one, else PROMPT_TEMPLATE on its
     artist, else the empty (unconditional) prompt."""

@@ -29,11 +29,8 @@ import torch
 from audio_di.models.base import DiffusionAdapter, module_groups
 from audio_di.models.pretrained import (
     PromptEncoder,
-    check_checkpoint,
-    hub_options,
-    load,
+    load_checkpoint,
     prompts,
-    torch_dtype,
 )
 
 # Integer timesteps on the continuous schedule: tau = t / STEPS.
@@ -77,21 +74,13 @@ class StableAudio(DiffusionAdapter):
     ) -> Self:
         from diffusers import StableAudioPipeline
 
-        source = str(source)
-        check_checkpoint(
-            source, "Stable Audio", "model_index.json", "_class_name", "StableAudioPipeline"
-        )
-        precision = torch_dtype(dtype)
-        pipeline = load(
+        pipeline = load_checkpoint(
             "Stable Audio",
-            source,
+            StableAudioPipeline,
+            str(source),
             revision,
-            lambda: StableAudioPipeline.from_pretrained(
-                source,
-                dtype=precision,
-                use_safetensors=True,
-                **hub_options(revision),
-            ),
+            dtype,
+            ("model_index.json", "_class_name", "StableAudioPipeline"),
         )
         pipeline.set_progress_bar_config(disable=True)
         return cls(pipeline.to(device))
