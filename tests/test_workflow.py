@@ -145,15 +145,16 @@ def wait_for(condition, timeout: float = 600) -> None:
 
 
 def interrupt(proc: subprocess.Popen) -> int:
-    """Ctrl-C to the run's process group until it stops: Snakemake drops a SIGINT that lands
-    while it writes a log line, and then runs on to the end."""
+    """Ctrl-C to the run's process group, once a second until it stops: Snakemake drops a
+    SIGINT that lands while it writes a log line (snakemake/logging.py), and then runs on to
+    the end of the study."""
     deadline = time.time() + 600
     while proc.poll() is None:
         assert time.time() < deadline, "snakemake ignored SIGINT for 10 minutes"
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGINT)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
+            proc.wait(timeout=1)
     return proc.returncode
 
 
