@@ -127,13 +127,20 @@ def job_pids(workdir: Path, script: str) -> list[int]:
     return pids
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(workdir: Path) -> subprocess.Popen:
-    # Its own process group, so that a Ctrl-C reaches snakemake and its jobs alike.
+    # Its own process group, so that a Ctrl-C reaches snakemake and its jobs alike. SIGINT is
+    # set back to its default: a shell that starts the tests in the background (`cmd &`)
+    # ignores it, and children inherit that.
     return subprocess.Popen(
         snakemake_command(workdir, SMOKE),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
 
 
