@@ -29,7 +29,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from slurm_cluster import cluster_jobs, local_cluster  # noqa: E402
+from slurm_cluster import SNAKEMAKE_OPTIONS, cluster_jobs, local_cluster  # noqa: E402
 
 
 def submission_latency(workdir: Path, jobs: int) -> pd.DataFrame:
@@ -113,14 +113,7 @@ def main() -> None:
                 str(study),
                 "--configfile",
                 str(ROOT / "tests/config/smoke.yaml"),
-                "--workflow-profile",
-                str(ROOT / "profiles/slurm"),
-                "--set-resources",
-                "features:mem_mb=2000",
-                "train:mem_mb=2000",
-                "--default-resources",
-                "mem_mb=1000",
-                "runtime=30",
+                *SNAKEMAKE_OPTIONS,
                 "--quiet",
             ],
             check=True,

@@ -22,6 +22,19 @@ SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_RUN = Path("/run/munge")
 PROGRAMS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scontrol"]
+ROOT = Path(__file__).resolve().parents[1]
+# Snakemake options that run a study on this one-node cluster: the SLURM profile, with memory
+# requests a node of this machine's size can grant (a feature job's 16 GB would not fit).
+SNAKEMAKE_OPTIONS = [
+    "--workflow-profile",
+    str(ROOT / "profiles/slurm"),
+    "--set-resources",
+    "features:mem_mb=2000",
+    "train:mem_mb=2000",
+    "--default-resources",
+    "mem_mb=1000",
+    "runtime=30",
+]
 
 
 class ClusterError(RuntimeError):

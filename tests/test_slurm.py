@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from slurm_cluster import ClusterError, cluster_jobs, local_cluster
+from slurm_cluster import SNAKEMAKE_OPTIONS, ClusterError, cluster_jobs, local_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "tests/config/smoke.yaml"
@@ -46,18 +46,7 @@ def run_smoke(workdir: Path, *options: str) -> None:
 
 def test_smoke_study_on_slurm_matches_a_local_run(cluster, tmp_path):
     run_smoke(tmp_path / "local", "--cores", "2")
-    run_smoke(
-        tmp_path / "slurm",
-        "--workflow-profile",
-        str(ROOT / "profiles/slurm"),
-        # One node of this machine's size: the feature jobs' 16 GB would not fit everywhere.
-        "--set-resources",
-        "features:mem_mb=2000",
-        "train:mem_mb=2000",
-        "--default-resources",
-        "mem_mb=1000",
-        "runtime=30",
-    )
+    run_smoke(tmp_path / "slurm", *SNAKEMAKE_OPTIONS)
     # The plugin names each job's rule in its comment: costly rules went through the queue
     # and succeeded there, light ones (localrules) did not.
     jobs = cluster_jobs()

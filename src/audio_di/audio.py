@@ -12,6 +12,13 @@ import soundfile as sf
 import torch
 import torchaudio
 
+# Audio quieter than -60 dBFS (RMS, full scale 1) carries no music: rests, release tails, dead air.
+SILENCE_RMS = 1e-3
+
+
+def is_silent(audio: np.ndarray) -> bool:
+    return float(np.sqrt(np.mean(np.square(audio)))) < SILENCE_RMS
+
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Return (channels x samples float32, sample_rate) for any format soundfile reads."""

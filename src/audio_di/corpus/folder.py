@@ -14,8 +14,8 @@ import pandas as pd
 import soundfile as sf
 from tqdm import tqdm
 
-from audio_di.audio import audio_sha256, read_audio, resample, segment, write_flac
-from audio_di.corpus.music21_render import MANIFEST_COLUMNS, SILENCE_RMS
+from audio_di.audio import audio_sha256, is_silent, read_audio, resample, segment, write_flac
+from audio_di.corpus.music21_render import MANIFEST_COLUMNS
 
 MANIFEST_REQUIRED = ["path", "artist", "work_id"]
 ROLES = ("train", "heldout")
@@ -124,7 +124,7 @@ def file_clips(path: str | Path, clip_seconds: float, sample_rate: int) -> list[
     seconds = audio.shape[1] / sr
     if seconds < clip_seconds:
         raise Rejected(f"shorter than a clip: {seconds:.2f} s < {clip_seconds:g} s")
-    if np.sqrt(np.mean(np.square(audio))) < SILENCE_RMS:
+    if is_silent(audio):
         raise Rejected("silent: RMS below -60 dBFS")
     audio = resample(audio, sr, sample_rate)
     return [clip.T for clip in segment(audio.T, sample_rate, clip_seconds)]
@@ -169,7 +169,7 @@ def ingest_catalogue(
         for index, clip in enumerate(clips):
             if max_clips_per_file is not None and kept == max_clips_per_file:
                 break
-            if np.sqrt(np.mean(np.square(clip))) < SILENCE_RMS:
+            if is_silent(clip):
                 rejected.append((file.path, file.artist, file.work_id, index, "silent clip"))
                 continue
             clip_id = f"{stem}__{index:03d}"

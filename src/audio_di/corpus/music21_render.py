@@ -25,7 +25,7 @@ import soundfile as sf
 from music21 import converter, harmony, instrument, key, meter, midi, repeat, stream, tempo
 from tqdm import tqdm
 
-from audio_di.audio import audio_sha256, resample, segment, to_mono, write_flac
+from audio_di.audio import audio_sha256, is_silent, resample, segment, to_mono, write_flac
 from audio_di.seeding import named_rng
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,6 @@ MANIFEST_COLUMNS = [
 FAILURE_COLUMNS = ["artist", "work_id", "reason"]
 
 PEAK = 0.9
-# Clips quieter than -60 dBFS after peak normalisation carry no music (rests, release tails).
-SILENCE_RMS = 1e-3
 
 
 @dataclass(frozen=True)
@@ -388,7 +386,8 @@ def _render_work(
             f"too short: {len(audio) / sample_rate:.1f} s of audio, less than one "
             f"{clip_seconds:g} s clip"
         )
-    loud = [clip for clip in clips if np.sqrt(np.mean(np.square(clip))) >= SILENCE_RMS]
+    # Measured after peak normalisation, so silence is relative to the work's loudest note.
+    loud = [clip for clip in clips if not is_silent(clip)]
     if len(loud) < len(clips):
         log.info("%s: dropped %d silent clip(s)", work.work_id, len(clips) - len(loud))
     if not loud:

@@ -22,7 +22,7 @@ import torchaudio
 from audio_di.models.base import DiffusionAdapter, module_groups
 from audio_di.models.pretrained import (
     PromptEncoder,
-    load_checkpoint,
+    load_pipeline,
     pad_stack,
     prompts,
 )
@@ -72,16 +72,7 @@ class AudioLDM2(DiffusionAdapter):
     ) -> Self:
         from diffusers import AudioLDM2Pipeline
 
-        pipeline = load_checkpoint(
-            "AudioLDM2",
-            AudioLDM2Pipeline,
-            str(source),
-            revision,
-            dtype,
-            ("model_index.json", "_class_name", "AudioLDM2Pipeline"),
-        )
-        pipeline.set_progress_bar_config(disable=True)
-        return cls(pipeline.to(device))
+        return cls(load_pipeline("AudioLDM2", AudioLDM2Pipeline, source, revision, dtype, device))
 
     # -- conditioning ----------------------------------------------------------------------
 

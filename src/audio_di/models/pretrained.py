@@ -115,6 +115,17 @@ def load_checkpoint(
     )
 
 
+def load_pipeline(
+    what: str, cls: Any, source: str, revision: str | None, dtype: str, device
+) -> Any:
+    """A diffusers pipeline of class `cls` by the loading rules, quiet, on `device`."""
+    pipeline = load_checkpoint(
+        what, cls, str(source), revision, dtype, ("model_index.json", "_class_name", cls.__name__)
+    )
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline.to(device)
+
+
 def prompts(meta: pd.DataFrame) -> list[str]:
     """Each clip's text condition: its caption if it has one, else PROMPT_TEMPLATE on its
     artist, else the empty (unconditional) prompt."""

@@ -29,7 +29,7 @@ import torch
 from audio_di.models.base import DiffusionAdapter, module_groups
 from audio_di.models.pretrained import (
     PromptEncoder,
-    load_checkpoint,
+    load_pipeline,
     prompts,
 )
 
@@ -74,16 +74,9 @@ class StableAudio(DiffusionAdapter):
     ) -> Self:
         from diffusers import StableAudioPipeline
 
-        pipeline = load_checkpoint(
-            "Stable Audio",
-            StableAudioPipeline,
-            str(source),
-            revision,
-            dtype,
-            ("model_index.json", "_class_name", "StableAudioPipeline"),
+        return cls(
+            load_pipeline("Stable Audio", StableAudioPipeline, source, revision, dtype, device)
         )
-        pipeline.set_progress_bar_config(disable=True)
-        return cls(pipeline.to(device))
 
     # -- conditioning ----------------------------------------------------------------------
 
