@@ -96,13 +96,15 @@ def test_pia_on_a_linear_denoiser():
     assert list(table.columns) == ["clip_id", "pia__t200", "pia__t600"]
 
 
-def test_pian_rescales_eps0_to_the_norm_of_gaussian_noise():
+def test_pian_rescales_eps0_to_the_mean_absolute_value_of_gaussian_noise():
+    """Kong et al.'s code divides eps0 by its mean |.| and multiplies by sqrt(2 / pi)."""
     gain = 1 + torch.arange(1000) / 1000
     adapter = Analytic(gain=gain)
     table, audio, _ = features(adapter, "pian", {"timesteps": [200], "p": 4})
     z = x0_of(adapter, audio)
-    unit = z / z.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * 4  # sqrt(16 entries)
-    assert torch.allclose(unit.flatten(1).norm(dim=1), torch.full((3,), 4.0, dtype=z.dtype))
+    unit = z / z.abs().flatten(1).mean(dim=1).view(-1, 1, 1, 1) * math.sqrt(2 / math.pi)
+    mean_abs = torch.full((3,), math.sqrt(2 / math.pi), dtype=z.dtype)
+    assert torch.allclose(unit.abs().flatten(1).mean(dim=1), mean_abs)
     a = float(adapter.alphas_cumprod[200])
     x_t = math.sqrt(a) * z + math.sqrt(1 - a) * unit
     expected = lp(unit - float(gain[200]) * x_t, 4)

@@ -2,11 +2,14 @@
 and on bad input."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
+import yaml
 from test_folder import bad_files, tone
 from test_models import SAMPLE_RATE, TINY, clips
 
@@ -15,7 +18,7 @@ from audio_di.models import train_model
 
 WORKS, CLIPS_PER_WORK = 16, 3
 FAST = [
-    "--n-grid", "6", "12", "--resamples", "30", "--bootstrap", "50", "--folds", "4",
+    "--n-grid", "3", "6", "--resamples", "30", "--folds", "4", "--permutations", "999",
     "--null-trials", "40", "--clip-seconds", "1", "--sample-rate", str(SAMPLE_RATE),
 ]  # fmt: skip
 
@@ -60,16 +63,21 @@ def audit(case, *args: str) -> int:
 def test_audit_detects_a_memorised_suspect_set(audit_case, tmp_path, capsys):
     assert audit(audit_case, "--out", str(tmp_path / "out")) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith("The catalogue was detected in m by crossfit")
-    assert "with 24 suspect and 24 validation clips" in printed
+    assert printed.startswith("The catalogue: detected in m by crossfit")
+    assert "on 8 suspect works (24 clips) and 8 validation works (24 clips)" in printed
     verdict = json.loads((tmp_path / "out/verdict.json").read_text())
-    assert verdict["detected"] and verdict["clips"] == 48 and verdict["rejected"] == 0
+    assert verdict["detected"] and verdict["verdict"] == "detected"
+    assert verdict["clips"] == 48 and verdict["rejected"] == 0
+    assert verdict["works"] == {"suspect": 8, "validation": 8}
+    assert verdict["di_settings"]["permutations"] == 999
+    # --null-trials 40 gives 40 trials per method, all from the validation works.
+    assert all(r["null_trials"] == 40 for r in verdict["null_false_positive_rate"])
     assert verdict["summary"] == printed.strip()
     crossfit = next(v for v in verdict["verdicts"] if v["method"] == "crossfit")
     assert crossfit["p_value"] < 0.01 and crossfit["n_suspect"] == 24
     assert (tmp_path / "out/audit.png").read_bytes()[:4] == b"\x89PNG"
     curves = pd.read_csv(tmp_path / "out/pvalue_vs_n.csv")
-    assert sorted(curves["n"].unique()) == [6, 12, 24]  # the grid, then the full set
+    assert sorted(curves["n"].unique()) == [3, 6, 8]  # works a side: the grid, then all
 
 
 def test_audit_of_mixed_user_audio_with_bad_files(tmp_path, capsys):
@@ -95,7 +103,7 @@ def test_audit_of_mixed_user_audio_with_bad_files(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert f"{len(expected)} file(s) or clip(s) rejected" in printed
-    assert "with 16 suspect and 16 validation clips" in printed
+    assert "8 suspect works (16 clips) and 8 validation works (16 clips)" in printed
     rejected = pd.read_csv(tmp_path / "out/rejected.csv")
     assert sorted(rejected["path"].str.rsplit("/", n=1).str[-1]) == sorted(expected)
     manifest = pd.read_csv(tmp_path / "out/manifest.csv")
@@ -116,7 +124,7 @@ def test_bad_input_exits_2_naming_the_problem(audit_case, tmp_path, capsys):
     few = write_table(
         tmp_path / "few.csv",
         [{"path": str(audit_case / f"validation/work{w:02d}.wav"), "artist": "catalogue",
-          "work_id": f"w{w}"} for w in (8, 9, 10)],
+          "work_id": f"w{w}"} for w in (8,)],
     )  # fmt: skip
     both = write_table(
         tmp_path / "both.csv",
@@ -128,7 +136,7 @@ def test_bad_input_exits_2_naming_the_problem(audit_case, tmp_path, capsys):
         (["--model", f"embedded_ar:{audit_case / 'm'}", "--validation", no_work],
          "no_work.csv: missing column(s) ['work_id']"),
         (["--model", f"embedded_ar:{audit_case / 'm'}", "--validation", few],
-         "needs at least 4 works in each set; too few in catalogue validation set: 3"),
+         "needs at least 2 works in each set; too few in catalogue validation set: 1"),
         (["--model", f"embedded_ar:{audit_case / 'm'}", "--validation", both],
          "in both the suspect and the validation set"),
         (["--model", f"embedded_ar:{audit_case / 'm'}", "--validation", str(tmp_path / "nope")],
@@ -139,3 +147,69 @@ def test_bad_input_exits_2_naming_the_problem(audit_case, tmp_path, capsys):
     for args, message in cases:
         assert main(base + args) == 2, message
         assert message in capsys.readouterr().err
+
+
+def manifest_of(case, folder, works, path) -> str:
+    rows = [
+        {"path": str(case / f"{folder}/work{w:02d}.wav"), "artist": "catalogue", "work_id": f"w{w}"}
+        for w in works
+    ]
+    return write_table(path, rows)
+
+
+def inconclusive(case, tmp_path, suspect, validation, *args) -> dict:
+    out = tmp_path / "out"
+    code = main(
+        ["audit", "--model", f"embedded_ar:{case / 'm'}", "--suspect", suspect,
+         "--validation", validation, "--out", str(out), *FAST, *args]
+    )  # fmt: skip
+    assert code == 0
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["verdict"] == "inconclusive" and not verdict["detected"]
+    return verdict
+
+
+def test_too_few_works_are_inconclusive_not_negative(audit_case, tmp_path):
+    """Three non-member works a side: no relabelling test can reach p < 0.05."""
+    suspect = manifest_of(audit_case, "validation", (8, 9, 10), tmp_path / "s.csv")
+    validation = manifest_of(audit_case, "validation", (11, 12, 13), tmp_path / "v.csv")
+    verdict = inconclusive(audit_case, tmp_path, suspect, validation)
+    assert verdict["reason"].startswith("too few works (3 suspect, 3 validation)")
+    assert "needs 13 works a side" in verdict["reason"]
+
+
+def test_sets_that_differ_only_in_gain_are_inconclusive(audit_case, tmp_path):
+    """Non-member works on both sides, the suspect ones 12 dB louder: the blind test on audio
+    statistics finds the shift, so no verdict either way."""
+    louder = tmp_path / "louder"
+    louder.mkdir()
+    for w in range(8, 12):
+        audio, rate = sf.read(audit_case / f"validation/work{w:02d}.wav")
+        sf.write(louder / f"work{w:02d}.wav", 4 * audio, rate, subtype="FLOAT")
+    validation = manifest_of(audit_case, "validation", range(12, 16), tmp_path / "v.csv")
+    verdict = inconclusive(audit_case, tmp_path, str(louder), validation)
+    assert verdict["reason"].startswith("the sets differ in audio statistics")
+
+
+def test_a_model_whose_features_are_constant_is_inconclusive(audit_case, tmp_path):
+    """All weights zero: every clip gets the same NLL and Min-K%, so there is nothing to test."""
+    from safetensors.torch import load_file, save_file
+
+    model = tmp_path / "zero"
+    shutil.copytree(audit_case / "m", model)
+    weights = load_file(model / "model.safetensors")
+    save_file({k: torch.zeros_like(v) for k, v in weights.items()}, model / "model.safetensors")
+    attacks = tmp_path / "attacks.yaml"
+    attacks.write_text(
+        yaml.safe_dump({"features": {"attacks": {"autoregressive": {"nll": {}, "min_k": {}}}}})
+    )
+    out = tmp_path / "out"
+    code = main(
+        ["audit", "--model", f"embedded_ar:{model}", "--suspect", str(audit_case / "suspect"),
+         "--validation", str(audit_case / "validation/manifest.csv"), "--out", str(out),
+         "--attacks", str(attacks), *FAST]
+    )  # fmt: skip
+    assert code == 0
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["verdict"] == "inconclusive"
+    assert verdict["reason"].startswith("degenerate features")

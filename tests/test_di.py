@@ -1,180 +1,179 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import stats
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import Ridge
 
 from audio_di.di import (
     METHODS,
+    DISettings,
+    Works,
     contamination_curve,
-    crossfit_scores,
     dataset_inference,
+    degenerate,
     false_positive_rate,
-    fit_logistic,
+    features_of,
+    fold_assignments,
+    label_bank,
+    null_pvalues,
+    permutation_pvalues,
+    pool_null,
+    procedure,
     pvalue_vs_n,
-    validation_null,
-    welch_greater,
-    welch_greater_by_work,
-    work_folds,
+    score_map,
     work_power,
+    works_of,
 )
+from audio_di.synthetic import Scenario, collection, null_scenarios
+
+FAST = DISettings(permutations=999, curve_permutations=199, null_permutations=199, resamples=40)
 
 
-def clustered(rng, works, clips, d, shift=0.0, work_sd=1.0, batch=None):
-    """Features with a shared random effect per work (as clips of one piece have)."""
-    shape = (batch or 1, works, clips, d)
-    x = rng.normal(0, work_sd, (*shape[:2], 1, d)) + rng.normal(size=shape) + shift
-    labels = np.broadcast_to(np.repeat(np.arange(works), clips), (shape[0], works * clips))
-    return x.reshape(shape[0], works * clips, d), labels.copy()
-
-
-def test_fit_logistic_matches_scikit_learn():
+@pytest.mark.parametrize("method", METHODS)
+def test_closed_form_statistic_equals_refitting_scikit_learn_ridge(method):
+    """y' G y must be the cross-fitted statistic with the scorer refitted for labels y."""
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(2, 80, 3))
-    y = (x[..., 0] + rng.normal(size=(2, 80)) > 0).astype(float)
-    w = fit_logistic(x, y, l2=1.0)
-    for b in range(2):
-        ref = LogisticRegression(C=1.0, tol=1e-10, max_iter=1000).fit(x[b], y[b])
-        np.testing.assert_allclose(w[b, :-1], ref.coef_[0], atol=1e-5)
-        np.testing.assert_allclose(w[b, -1], ref.intercept_[0], atol=1e-5)
+    x = rng.normal(size=(23, 6))
+    x[3, 2] = np.nan
+    works = Works(x, 11, np.full(23, 3))
+    z = features_of(works, np.arange(23)[None], residualise=False)[0]
+    proc = procedure(method, FAST)
+    assign = fold_assignments(23, proc.folds, 3, rng)
+    g = score_map(z[None], assign[None], proc, FAST.ridge)[0]
+    for y in label_bank(11, 23, 4, rng):
+        total = 0.0
+        for folds in assign:
+            for k in range(proc.scored):
+                test, train = folds == k, folds != k
+                model = Ridge(alpha=FAST.ridge * train.sum()).fit(z[train], y[train])
+                scores = model.predict(z[test])
+                total += (y[test] * (scores - scores.mean())).sum()
+        assert y @ g @ y == pytest.approx(total / len(assign), abs=1e-10)
 
 
-def test_zero_weight_rows_are_left_out_of_the_fit():
-    rng = np.random.default_rng(6)
-    x = rng.normal(size=(1, 60, 2))
-    y = (x[..., 0] > 0).astype(float)
-    weight = np.r_[np.ones(40), np.zeros(20)][None]
-    np.testing.assert_allclose(fit_logistic(x, y, weight), fit_logistic(x[:, :40], y[:, :40]))
-
-
-def test_missing_values_are_imputed_not_dropped():
-    rng = np.random.default_rng(9)
-    s, v = rng.normal(0.5, 1, size=(1, 40, 2)), rng.normal(size=(1, 40, 2))
-    fold = (np.arange(40) % 4)[None]
-    s[0, :5, 0] = np.nan
-    v[0, 3, 1] = np.inf
-    score_s, score_v = crossfit_scores(s, v, fold, fold)
-    assert np.isfinite(score_s).all() and np.isfinite(score_v).all()
-
-
-def test_welch_one_sided_agrees_with_scipy():
+@pytest.mark.parametrize("method", METHODS)
+def test_exact_under_clustered_nulls(method):
+    """A fast subset of benchmarks/di_calibration.py: independent null collections of
+    varied shape; the rejection rate stays inside the 99% binomial range of alpha."""
     rng = np.random.default_rng(1)
-    a, b = rng.normal(0.3, 1.0, (4, 30)), rng.normal(0.0, 2.0, (4, 25))
-    p = welch_greater(a, b)
-    for i in range(4):
-        t, two_sided = stats.ttest_ind(a[i], b[i], equal_var=False)
-        expected = two_sided / 2 if t > 0 else 1 - two_sided / 2
-        assert p[i] == pytest.approx(expected, rel=1e-10)
+    p = np.array(
+        [
+            dataset_inference(collection(s, rng), method, replace(FAST, seed=i)).p
+            for i, s in enumerate(null_scenarios(300, rng))
+        ]
+    )
+    lo, hi = stats.binom(300, 0.05).ppf([0.005, 0.995]) / 300
+    assert lo <= (p < 0.05).mean() <= hi
+    assert p.min() >= 1 / 1000
 
 
-def test_work_level_welch_is_welch_on_work_means():
-    rng = np.random.default_rng(7)
-    a, works_a = rng.normal(size=(3, 24)), np.tile(np.repeat(np.arange(6), 4), (3, 1))
-    b, works_b = rng.normal(size=(3, 15)), np.tile(np.repeat(np.arange(5), 3), (3, 1))
-    p = welch_greater_by_work(a, b, works_a, works_b)
-    expected = welch_greater(a.reshape(3, 6, 4).mean(2), b.reshape(3, 5, 3).mean(2))
-    np.testing.assert_allclose(p, expected, rtol=1e-10)
-    # One work on a side cannot be tested.
-    assert welch_greater_by_work(a, b, np.zeros_like(works_a), works_b)[0] == 1.0
-
-
-def test_folds_hold_whole_works_and_all_present_works_are_dealt():
-    rng = np.random.default_rng(8)
-    works = rng.integers(0, 9, (50, 20))
-    folds = work_folds(works, 5, rng)
-    for row_works, row_folds in zip(works, folds, strict=True):
-        for w in np.unique(row_works):
-            assert len(np.unique(row_folds[row_works == w])) == 1
-        used = np.unique(row_folds)
-        assert len(used) == min(5, len(np.unique(row_works)))
-
-
-def test_crossfit_scores_are_out_of_fold():
-    # Pure noise with many features: an in-sample fit would separate the sets perfectly.
+def test_a_clear_member_effect_is_detected_at_the_smallest_p():
     rng = np.random.default_rng(2)
-    s, v = rng.normal(size=(1, 30, 25)), rng.normal(size=(1, 30, 25))
-    fold = (np.arange(30) % 5)[None]
-    score_s, score_v = crossfit_scores(s, v, fold, fold)
-    assert score_s.shape == (1, 30) and score_v.shape == (1, 30)
-    assert welch_greater(score_s, score_v)[0] > 0.01
+    works = collection(Scenario(30, 30, 5, 0.3, clip_auc=0.8, signal_features=2), rng)
+    for method in METHODS:
+        result = dataset_inference(works, method, FAST)
+        assert result.p == pytest.approx(1 / 1000) and result.permutations == 999
+        assert 0 < result.mc_error < 0.002
 
 
-def test_split_null_false_positive_rate_is_alpha_with_correlated_clips():
-    # Strong work effects and no membership effect: clip-level folds or a clip-level test
-    # would find "differences" between the works; the procedure must not.
+def test_p_value_depends_on_the_data_not_on_clip_order_or_labels_of_runs():
     rng = np.random.default_rng(3)
-    trials, alpha = 2000, 0.05
-    s, ws = clustered(rng, 8, 6, 3, batch=trials)
-    v, wv = clustered(rng, 8, 6, 3, batch=trials)
-    p = METHODS["split"](s, v, ws, wv, 5, rng)
-    rate = (p < alpha).mean()
-    lo, hi = stats.binomtest(int(rate * trials), trials, alpha).proportion_ci(0.99)
-    assert lo <= alpha, f"false-positive rate {rate:.3f} exceeds alpha beyond sampling error"
+    xs, xv = rng.normal(size=(40, 4)), rng.normal(size=(36, 4))
+    ws, wv = np.repeat(np.arange(10), 4), np.repeat(np.arange(9), 4)
+    one = dataset_inference(works_of(xs, xv, ws, wv), "crossfit", FAST).p
+    order_s, order_v = rng.permutation(40), rng.permutation(36)
+    shuffled = works_of(xs[order_s], xv[order_v], ws[order_s], wv[order_v])
+    assert dataset_inference(shuffled, "crossfit", FAST).p == one
+    assert dataset_inference(shuffled, "crossfit", replace(FAST, seed=1)).p != one
 
 
-def test_crossfit_welch_is_anti_conservative_with_several_features():
-    """A measured property, not a wish: the Welch test on cross-fitted scores rejects too
-    often under the null when the scorer has several features (about 0.09 at alpha 0.05 with
-    10 features and 7 works a side), which is why the study runs the null calibration and
-    reports the split procedure beside it. Fixing crossfit's calibration should fail this."""
-    rng = np.random.default_rng(13)
-    s, ws = clustered(rng, 7, 6, 10, batch=3000)
-    v, wv = clustered(rng, 7, 6, 10, batch=3000)
-    rate, lo, _ = false_positive_rate(METHODS["crossfit"](s, v, ws, wv, 5, rng), 0.05)
-    assert lo > 0.05
+def test_works_are_clip_means_and_keep_what_is_finite():
+    xs = np.array([[1.0, np.nan], [3.0, 2.0], [5.0, np.nan]])
+    works = works_of(xs, np.array([[0.0, 1.0]]), ["b", "a", "b"], ["c"])
+    np.testing.assert_allclose(works.x, [[3.0, 2.0], [3.0, np.nan], [0.0, 1.0]])
+    assert works.n_suspect == 2 and list(works.clips) == [1, 2, 1]
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
-def test_power_rises_with_n_under_a_known_shift(method):
+def test_missing_values_are_imputed_and_constant_features_are_degenerate():
+    x = np.ones((10, 3))
+    assert degenerate(Works(x, 5, np.ones(10)))
+    x[:, 1] = np.arange(10)
+    x[2, 1] = np.nan
+    assert not degenerate(Works(x, 5, np.ones(10)))
+    z = features_of(Works(x, 5, np.ones(10)), np.arange(10)[None], residualise=False)
+    assert np.isfinite(z).all() and (z[..., 0] == 0).all()
+
+
+def test_residualising_on_audio_statistics_removes_a_gain_difference():
+    """Suspect works are louder, and one feature follows loudness: without residualising
+    the test 'detects' the gain; with it, nothing is left to detect."""
     rng = np.random.default_rng(4)
-    suspect, works_s = clustered(rng, 100, 4, 3, shift=0.3, work_sd=0.3)
-    validation, works_v = clustered(rng, 100, 4, 3, work_sd=0.3)
-    curve = pvalue_vs_n(
-        suspect[0], validation[0], works_s[0], works_v[0], method, [10, 50, 200], 200, 5,
-        0.05, seed=0,
-    )  # fmt: skip
-    assert list(curve["n"]) == [10, 50, 200, 400]
-    assert curve["detect_rate"].is_monotonic_increasing
-    assert curve["detect_rate"].iloc[-1] > 0.9
-    assert curve["p_median"].is_monotonic_decreasing
-    p = dataset_inference(suspect[0], validation[0], works_s[0], works_v[0], method, 5, 0)
-    assert p < 1e-4
+    loudness = np.r_[rng.normal(3, 1, 30), rng.normal(0, 1, 30)][:, None]
+    x = np.c_[loudness + rng.normal(0, 0.3, (60, 1)), rng.normal(size=(60, 2))]
+    works = Works(x, 30, np.ones(60), covariates=loudness)
+    assert dataset_inference(works, "crossfit", replace(FAST, residualise=False)).p < 0.01
+    assert dataset_inference(works, "crossfit", FAST).p > 0.05
 
 
-def test_pvalue_vs_n_stops_at_what_the_sets_can_supply():
+def test_sequential_stopping_stops_null_rows_early_and_stays_valid():
     rng = np.random.default_rng(5)
-    s, v = rng.normal(size=(30, 2)), rng.normal(size=(12, 2))
-    curve = pvalue_vs_n(s, v, np.arange(30), np.arange(12), "crossfit", [5, 10, 20], 20, 5, 0.05, 0)
-    assert list(curve["n"]) == [5, 10, 12]
+    g = rng.normal(size=(200, 12, 12))
+    bank = label_bank(6, 12, 999, rng)
+    p, used = permutation_pvalues(g, 6, bank, sequential=True)
+    assert used.mean() < 300
+    full, _ = permutation_pvalues(g, 6, bank)
+    # Same decision at alpha wherever the sequential row ran to the end.
+    ran = used == 999
+    assert ((p < 0.05) == (full < 0.05))[ran].all()
+    assert (p[~ran] >= 20 / 999).all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_power_rises_with_works(method):
+    rng = np.random.default_rng(6)
+    works = collection(Scenario(60, 60, 3, 0.3, clip_auc=0.7, signal_features=1), rng)
+    curve = pvalue_vs_n(works, method, replace(FAST, n_grid=(5, 20)))
+    assert list(curve["n"]) == [5, 20, 60]
+    assert curve["detect_rate"].is_monotonic_increasing
+    assert curve["detect_rate"].iloc[-1] == 1.0
+    assert (curve["clips"] > curve["n"]).all()
+
+
+def test_curve_stops_at_what_the_sets_can_supply():
+    rng = np.random.default_rng(7)
+    works = collection(Scenario(30, 12, 2, 0.2), rng)
+    assert list(pvalue_vs_n(works, "crossfit", replace(FAST, n_grid=(5, 10, 20)))["n"]) == [
+        5,
+        10,
+        12,
+    ]
 
 
 def test_unknown_method_is_named():
+    works = Works(np.zeros((6, 1)), 3, np.ones(6))
     with pytest.raises(ValueError, match="'magic'"):
-        dataset_inference(np.zeros((5, 1)), np.zeros((5, 1)), range(5), range(5), "magic", 5, 0)
+        dataset_inference(works, "magic", FAST)
 
 
-def test_validation_pool_null_is_calibrated():
-    # Trials on one pool share its works, so the rate is checked over many pools.
-    rng = np.random.default_rng(11)
-    pools = [clustered(rng, 16, 4, 3) for _ in range(300)]
-    p = np.concatenate(
-        [validation_null(v[0], w[0], "split", 5, 100, 5, seed=i) for i, (v, w) in enumerate(pools)]
-    )
-    assert len(p) == 1500
-    rate, lo, hi = false_positive_rate(p, 0.05)
-    assert lo <= 0.05  # valid: not above alpha beyond sampling error (split is conservative)
-    validation, works = pools[0]
-    few_works = validation_null(validation[0, :12], works[0, :12], "crossfit", 10, 100, 5, 0)
-    assert len(few_works) == 0  # three works cannot be split into two testable halves
+def test_null_draws_sit_at_the_operating_point_and_are_calibrated():
+    rng = np.random.default_rng(8)
+    works = collection(Scenario(20, 16, 6, 0.4), rng)
+    split = null_pvalues(works, "crossfit", 400, FAST)
+    assert len(split) == 400 and (split["n_works"] == 16).all()
+    pooled = pool_null(works, "split", 400, FAST)
+    assert (pooled["n_works"] == 36).all()
+    for p in (split["p"], pooled["p"]):
+        rate, lo, hi = false_positive_rate(p.to_numpy(), 0.05)
+        assert lo <= 0.05 <= hi
+    few = Works(works.x[:23], 20, works.clips[:23])
+    assert null_pvalues(few, "crossfit", 10, FAST).empty  # three validation works
 
 
 def test_contamination_dilutes_detection():
-    rng = np.random.default_rng(12)
-    suspect, works_s = clustered(rng, 12, 4, 3, shift=1.5, work_sd=0.3)
-    validation, works_v = clustered(rng, 24, 4, 3, work_sd=0.3)
-    curve = contamination_curve(
-        suspect[0], validation[0], works_s[0], works_v[0], "crossfit", [0, 0.5, 1.0], 200, 4,
-        0.05, seed=0,
-    )  # fmt: skip
+    rng = np.random.default_rng(9)
+    works = collection(Scenario(12, 24, 3, 0.2, clip_auc=0.9, signal_features=2), rng)
+    curve = contamination_curve(works, "crossfit", replace(FAST, contamination=(0, 0.5, 1.0)))
     rates = curve.set_index("fraction")["detect_rate"]
     assert rates[0] > 0.9 and rates[0] >= rates[0.5] >= rates[1.0] and rates[1.0] < 0.15
 

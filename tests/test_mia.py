@@ -39,6 +39,13 @@ def test_tpr_at_low_fpr():
     assert np.isnan(tpr_at_fpr(pos, neg, 0.001))
 
 
+def test_tpr_at_low_fpr_with_tied_scores():
+    """Each score shared by one member and one non-member: the ROC is a straight line, and
+    the point at FPR 0.01 has TPR 0.01, though a corners-only curve has no point there."""
+    scores = np.arange(100.0)
+    assert tpr_at_fpr(scores, scores, 0.01) == pytest.approx(0.01)
+
+
 def test_metrics_orient_features_by_sign():
     rng = np.random.default_rng(2)
     member = np.r_[np.ones(100, bool), np.zeros(100, bool)]

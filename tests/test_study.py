@@ -67,13 +67,16 @@ def test_merged_shards_are_byte_identical_to_one_job(corpus, tmp_path, shards):
 def test_claim_check_names_the_failing_criterion():
     from audio_di.study import claim_check
 
-    member = pd.DataFrame({"p_value": [0.001, 0.004], "detected": [True, True]})
-    nonmember = pd.DataFrame({"p_value": [0.3, 0.8], "detected": [False, False]})
+    member = pd.DataFrame({"p_value": [0.001, 0.004], "verdict": ["detected", "detected"]})
+    nonmember = pd.DataFrame({"p_value": [0.3, 0.8], "verdict": ["not detected", "inconclusive"]})
     assert claim_check(0.6, member, nonmember)["holds"]
     strong = claim_check(0.9, member, nonmember)
     assert not strong["weak_per_clip_mia"] and not strong["holds"]
     missed = claim_check(0.6, member.assign(p_value=[0.001, 0.02]), nonmember)
     assert not missed["all_members_at_p_0.01"] and missed["no_nonmember_detected"]
-    false_alarm = claim_check(0.6, member, nonmember.assign(detected=[True, False]))
+    false_alarm = claim_check(0.6, member, nonmember.assign(verdict=["detected", "inconclusive"]))
     assert not false_alarm["no_nonmember_detected"] and not false_alarm["holds"]
     assert not claim_check(0.6, member.iloc[:0], nonmember)["all_members_at_p_0.01"]
+    # A member whose verdict is inconclusive (a shift) is not a detection, whatever its p.
+    shifted = member.assign(verdict=["detected", "inconclusive"])
+    assert not claim_check(0.6, shifted, nonmember)["all_members_at_p_0.01"]

@@ -1,18 +1,19 @@
 """Model-free baseline: can plain audio statistics tell suspect from validation clips?
 
 If they can, a positive DI verdict may reflect a distribution shift between the two sets
-rather than training, and the verdict carries shift_flag = true.
+rather than training, and the verdict is inconclusive.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import torch
 
 from audio_di.audio import log_mel
-from audio_di.di import crossfit_scores, work_folds
-from audio_di.mia import bootstrap_auc
+from audio_di.di import DISettings, Result, Works, dataset_inference
 
 STAT_COLUMNS = [
     "loudness_db",
@@ -52,24 +53,9 @@ def audio_statistics(audio: np.ndarray, sample_rate: int, n_fft: int = 1024) -> 
     ).astype(np.float64)
 
 
-def blind_auc(
-    suspect: np.ndarray,
-    validation: np.ndarray,
-    works_s,
-    works_v,
-    folds: int,
-    bootstrap: int,
-    seed: int,
-) -> tuple[float, float, float]:
-    """Cross-fitted AUC of a classifier on audio statistics, with a work-level bootstrap
-    interval; folds hold whole works, as in dataset inference."""
-    rng = np.random.default_rng(seed)
-    codes_s = pd.factorize(np.asarray(works_s), sort=True)[0][None]
-    codes_v = pd.factorize(np.asarray(works_v), sort=True)[0][None]
-    score_s, score_v = crossfit_scores(
-        suspect[None],
-        validation[None],
-        work_folds(codes_s, folds, rng),
-        work_folds(codes_v, folds, rng),
-    )
-    return bootstrap_auc(score_s[0], score_v[0], bootstrap, seed, codes_s[0], codes_v[0])
+def shift_test(audio: Works, settings: DISettings) -> Result:
+    """Exact test that the suspect works differ from the validation works in their audio
+    statistics: the DI machinery (crossfit, same alpha) on the statistics instead of the
+    membership features. The scorer learns its direction from the labels, so a shift either
+    way counts."""
+    return dataset_inference(audio, "crossfit", replace(settings, residualise=False))

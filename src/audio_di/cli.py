@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import asdict, fields
 from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
-    from audio_di.di import METHODS
+    from audio_di.di import METHODS, DISettings
 
     parser = argparse.ArgumentParser(prog="audio-di", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     audit = commands.add_parser(
         "audit",
         help="dataset inference: is this catalogue in that model's training data?",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Cuts both sets into clips, scores every clip with the model's membership "
         "attacks, and tests whether the suspect works look more trained-on than the "
         "validation works (per artist, both DI procedures), next to a model-free baseline "
@@ -57,14 +59,26 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--clip-seconds", type=float, default=10.0)
     audit.add_argument("--sample-rate", type=int, default=44100, help="rate the clips are kept at")
     audit.add_argument("--max-clips-per-file", type=int)
-    audit.add_argument("--methods", nargs="+", default=sorted(METHODS), choices=sorted(METHODS))
-    audit.add_argument("--folds", type=int, default=5)
-    audit.add_argument("--null-trials", type=int, default=1000)
-    audit.add_argument("--alpha", type=float, default=0.05)
-    audit.add_argument("--n-grid", type=int, nargs="+", default=[5, 10, 20, 50, 100, 200])
-    audit.add_argument("--resamples", type=int, default=200)
-    audit.add_argument("--bootstrap", type=int, default=1000)
-    audit.add_argument("--seed", type=int, default=0)
+    # Every DI setting is an option, with DISettings' default; an audit has no known
+    # members, so no contamination ablation.
+    di = audit.add_argument_group("dataset inference (params.yaml di)")
+    for setting in fields(DISettings):
+        if setting.name == "contamination":
+            continue
+        flag, default = "--" + setting.name.replace("_", "-"), setting.default
+        where = f"di.{setting.name}" if setting.name != "seed" else "seed"
+        if isinstance(default, bool):
+            di.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=default, help=where
+            )
+        elif isinstance(default, tuple):
+            kind = type(default[0])
+            choices = sorted(METHODS) if setting.name == "methods" else None
+            di.add_argument(
+                flag, nargs="+", type=kind, default=list(default), choices=choices, help=where
+            )
+        else:
+            di.add_argument(flag, type=type(default), default=default, help=where)
     return parser
 
 
@@ -98,24 +112,22 @@ def study_attacks(path: str | None) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from audio_di.di import DETECTED, DISettings
     from audio_di.io import write_json, write_table
     from audio_di.plots import audit_figure
-    from audio_di.study import Catalogue, DISettings, audit_catalogue, calibration, verdict_sentence
+    from audio_di.study import Catalogue, audit_catalogue, calibration, verdict_sentence
 
     out = Path(args.out)
     try:
         spec = model_spec(args.model, args.revision, args.dtype)
         name = args.name or re.sub(r"\W+", "_", Path(spec["source"]).name).strip("_")
         di = DISettings(
-            methods=args.methods,
-            folds=args.folds,
-            alpha=args.alpha,
-            n_grid=args.n_grid,
-            resamples=args.resamples,
-            null_trials=args.null_trials,
-            contamination=[],  # needs known members; an audit has none
-            bootstrap=args.bootstrap,
-            seed=args.seed,
+            **{
+                f.name: tuple(value) if isinstance(value, list) else value
+                for f in fields(DISettings)
+                if (value := getattr(args, f.name, None)) is not None
+            },
+            contamination=(),
         )
         tables = audit_catalogue(
             spec,
@@ -134,10 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     verdicts = tables["verdicts"].drop(columns="artist_status")
     # The audit's null: the same procedure on halves of the validation works, where nothing
-    # differs in training; a rate above alpha means its p-values run small.
-    null = tables["null"][tables["null"]["source"] == "validation_split"]
+    # differs in training.
+    null = tables["null"]
     calibrated = calibration(null, args.alpha)
-    sentence = verdict_sentence(verdicts, name, args.alpha)
+    sentence = verdict_sentence(verdicts, name)
+    primary = next(verdicts[verdicts["method"] == di.methods[0]].itertuples())
     write_table(verdicts, out / "verdicts.csv")
     write_table(tables["curves"].drop(columns="artist_status"), out / "pvalue_vs_n.csv")
     write_json(
@@ -148,8 +161,17 @@ def main(argv: list[str] | None = None) -> int:
             "alpha": args.alpha,
             "clips": int(len(tables["manifest"])),
             "rejected": int(len(tables["rejected"])),
-            "detected": bool(verdicts["detected"].any()),
-            "shift_flag": bool(verdicts["shift_flag"].any()),
+            "works": {
+                "suspect": int(verdicts["works_suspect"].iloc[0]),
+                "validation": int(verdicts["works_validation"].iloc[0]),
+            },
+            # One verdict at alpha: the first method's; the others are reported beside it,
+            # not pooled, which would test at more than alpha.
+            "method": primary.method,
+            "verdict": primary.verdict,
+            "reason": primary.reason,
+            "detected": primary.verdict == DETECTED,
+            "di_settings": asdict(di),
             "verdicts": verdicts.to_dict(orient="records"),
             "null_false_positive_rate": calibrated.to_dict(orient="records"),
             "summary": sentence,

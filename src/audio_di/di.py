@@ -1,25 +1,37 @@
-"""Dataset inference: aggregate weak per-clip features over a collection and test it.
+"""Dataset inference: aggregate weak per-clip features over a collection, and test it exactly.
 
-Clips of one work are not independent: they share key, tempo, texture, and the model's
-errors on them are correlated. So the work is the unit twice over. Cross-fitting folds are
-made of whole works, so that the classifier never scores a clip of a work it was fitted on;
-and the test compares per-work mean scores, so that six clips of one work do not count as
-six independent observations.
+The unit is the work. Clips of one work share key, tempo and texture, and the model's errors
+on them are correlated, so each work enters as the mean of its clips' features, and folds,
+subsets and permutations are drawn over works.
 
-Every procedure works on a stack of B problems at once, (B, n, d) arrays, so that the
-thousands of resampled subsets behind a p-value-vs-n curve cost a few batched solves
-instead of thousands of scikit-learn fits.
+The test is a cross-fitted permutation test (Kim, Ramdas, Singh & Wasserman, "Classification
+accuracy as a proxy for two-sample testing", arXiv 1602.02210; Lopez-Paz & Oquab, "Revisiting
+classifier two-sample tests", arXiv 1610.06545). Works are dealt into folds without looking at
+their labels; a ridge scorer fitted on the other folds scores each fold's works; the
+statistic is the sum, over suspect works, of their score minus their fold's mean score. The
+p-value counts how often a random relabelling of the works, with the scorer refitted, scores
+as high (Valente et al., "Cross-validation and permutations in MVPA", NeuroImage 2021: the
+whole cross-validation is inside the permutation). Nothing else looks at the labels, so the
+p-value is exact for any features and any number of works.
+
+Refitting for every relabelling is cheap here. On features standardised without labels, a
+fold's centred out-of-fold ridge scores are a fixed linear map of the training labels, so the
+statistic is a quadratic form y' G y in the label vector, with G built once from the features
+and the folds. Averaging G over several fold assignments keeps the statistic label-blind in
+its randomness, so the p-value stays exact while the verdict stops depending on one draw.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from audio_di.mia import auc
+from audio_di.seeding import stable_seed
 
 CONTAMINATION_COLUMNS = ["fraction", "n", "p_median", "detect_rate"]
 PVALUE_VS_N_COLUMNS = [
@@ -27,6 +39,7 @@ PVALUE_VS_N_COLUMNS = [
     "artist",
     "method",
     "n",
+    "clips",
     "p_median",
     "p_q25",
     "p_q75",
@@ -34,320 +47,371 @@ PVALUE_VS_N_COLUMNS = [
 ]
 
 
-def fit_logistic(
-    x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, l2: float = 1.0, iters: int = 30
-) -> np.ndarray:
-    """L2-penalised logistic regression for a stack of problems, by Newton's method.
+@dataclass(frozen=True)
+class DISettings:
+    """How dataset inference is run (params.yaml `di`; the defaults are the study's).
 
-    x: (B, m, d), y: (B, m) in {0, 1}, weight: (B, m) row weights (0 leaves a row out).
-    Returns (B, d + 1) weights, intercept last and not penalised. With unit weights the
-    objective is scikit-learn's LogisticRegression(C=1 / l2).
+    fold_draws: fold assignments averaged inside each verdict's statistic (100 keep a verdict
+    from hanging on the draw); resample_fold_draws: the same for the thousands of resampled
+    tests behind curves, nulls and the contamination ablation, where only rates matter.
+    permutations: relabellings behind each verdict's p-value (Monte-Carlo error at most
+    0.0022 near p = 0.05 with 9999); curve_permutations and null_permutations: those behind
+    each resampled p-value of the curves and each null trial. smallest_effect: the work-level
+    effect (difference of work means in their SD) that a negative verdict must have had 80%
+    power to see; with fewer works a side the verdict is inconclusive.
     """
-    batch, m, d = x.shape
-    weight = np.ones((batch, m)) if weight is None else weight
-    xa = np.concatenate([x, np.ones((batch, m, 1))], axis=2)
-    w = np.zeros((batch, d + 1))
-    penalty = np.full(d + 1, l2)
-    penalty[-1] = 1e-8  # keeps the Hessian invertible without shrinking the intercept
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-np.einsum("bmd,bd->bm", xa, w)))
-        grad = np.einsum("bmd,bm->bd", xa, weight * (p - y)) + penalty * w
-        hess = np.einsum("bmd,bm,bme->bde", xa, weight * p * (1 - p), xa) + np.diag(penalty)
-        step = np.linalg.solve(hess, grad[..., None])[..., 0]
-        w -= step
-        if np.abs(step).max() < 1e-10:
-            break
-    return w
+
+    methods: tuple[str, ...] = ("crossfit", "split")
+    folds: int = 5
+    fold_draws: int = 100
+    resample_fold_draws: int = 10
+    ridge: float = 1.0
+    alpha: float = 0.05
+    permutations: int = 9999
+    curve_permutations: int = 999
+    null_permutations: int = 999
+    smallest_effect: float = 1.0
+    residualise: bool = True
+    n_grid: tuple[int, ...] = (5, 10, 20, 50, 100)
+    resamples: int = 200
+    null_trials: int = 1000
+    contamination: tuple[float, ...] = (0.0, 0.1, 0.3, 0.5, 0.8, 1.0)
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, di: dict, seed: int) -> DISettings:
+        """From params.yaml's `di` section (lists become tuples) and the study seed."""
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in di.items()}
+        return cls(**values, seed=seed)
 
 
-def work_folds(works: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Fold of every clip, (B, n), dealing the works present in each row round-robin in a
-    random order, so that every fold gets whole works and the folds stay balanced."""
-    batch, n_works = works.shape[0], works.max(initial=-1) + 1
-    present = np.zeros((batch, n_works), bool)
-    np.put_along_axis(present, works, True, axis=1)
-    keys = np.where(present, rng.random((batch, n_works)), np.inf)
-    rank = keys.argsort(axis=1).argsort(axis=1)
-    return np.take_along_axis(rank % folds, works, axis=1)
+@dataclass(frozen=True)
+class Procedure:
+    """A cross-fitted scorer: `folds` label-blind folds of works, of which the first `scored`
+    are scored by a ridge fitted on all the others."""
+
+    folds: int
+    scored: int
 
 
-# Standardised feature values are clipped here: one wild clip (a failed denoising step, a
-# near-silent clip) must not dominate a logistic fit on a few dozen clips.
-CLIP_Z = 5.0
+def procedure(method: str, settings: DISettings) -> Procedure:
+    """crossfit scores every fold from the rest; split fits on one half of the works and
+    scores the other, the classical held-out two-sample test."""
+    if method == "crossfit":
+        return Procedure(settings.folds, settings.folds)
+    if method == "split":
+        return Procedure(2, 1)
+    raise ValueError(f"unknown DI method {method!r}; known: {sorted(METHODS)}")
 
 
-def crossfit_scores(
-    suspect: np.ndarray,
-    validation: np.ndarray,
-    fold_s: np.ndarray,
-    fold_v: np.ndarray,
-    score_folds: list[int] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold logistic scores for every clip of both sets (suspect = 1, validation = 0).
+METHODS = ("crossfit", "split")
+# Works a side below which no relabelling test can say anything (fewer than 4 distinct
+# labellings); the verdict's power rule asks for more (see works_needed).
+MIN_WORKS = 2
 
-    fold_s, fold_v: (B, n) fold of each clip. Each fold's model, and its standardisation
-    statistics, come from the other folds only. A missing (non-finite) feature value is
-    imputed with its training-fold mean, i.e. 0 after standardisation. Only the folds in
-    `score_folds` (default: all) are scored; the others keep score 0.
+
+@dataclass(frozen=True)
+class Works:
+    """Suspect and validation works: the mean feature vector of each work's clips.
+
+    x: (W, d) with the suspect works first; NaN where none of a work's clips has a finite
+    value. clips: clips per work. covariates: (W, c) audio statistics, or None.
     """
-    x = np.concatenate([suspect, validation], axis=1)
-    y = np.concatenate([np.ones(suspect.shape[:2]), np.zeros(validation.shape[:2])], axis=1)
-    fold = np.concatenate([fold_s, fold_v], axis=1)
+
+    x: np.ndarray
+    n_suspect: int
+    clips: np.ndarray
+    covariates: np.ndarray | None = None
+    ids: tuple = field(default=())
+
+    @property
+    def n_validation(self) -> int:
+        return len(self.x) - self.n_suspect
+
+
+def _work_means(x: np.ndarray, works) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    codes, ids = pd.factorize(np.asarray(works), sort=True)
+    x = np.asarray(x, float).reshape(len(codes), -1)
     finite = np.isfinite(x)
-    x = np.where(finite, x, 0.0)
-    scores = np.zeros(y.shape)
-    for k in np.unique(fold) if score_folds is None else score_folds:
-        train = (fold != k).astype(float)
-        observed = train[..., None] * finite
-        count = np.maximum(observed.sum(axis=1, keepdims=True), 1)
-        mean = (observed * x).sum(axis=1, keepdims=True) / count
-        var = (observed * (x - mean) ** 2).sum(axis=1, keepdims=True) / count
-        z = np.where(finite, (x - mean) / (np.sqrt(var) + 1e-12), 0.0).clip(-CLIP_Z, CLIP_Z)
-        w = fit_logistic(z, y, train)
-        score = np.einsum("bmd,bd->bm", z, w[:, :-1]) + w[:, -1:]
-        scores = np.where(fold == k, score, scores)
-    ns = suspect.shape[1]
-    return scores[:, :ns], scores[:, ns:]
+    sums = np.zeros((len(ids), x.shape[1]))
+    counts = np.zeros((len(ids), x.shape[1]))
+    np.add.at(sums, codes, np.where(finite, x, 0.0))
+    np.add.at(counts, codes, finite)
+    with np.errstate(invalid="ignore"):
+        means = sums / counts
+    return means, np.bincount(codes, minlength=len(ids)), np.asarray(ids)
 
 
-def welch_greater(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """One-sided Welch t-test p-values that mean(a) > mean(b), along the last axis."""
-    return stats.ttest_ind(a, b, axis=-1, equal_var=False, alternative="greater").pvalue
+def works_of(
+    suspect: np.ndarray,
+    validation: np.ndarray,
+    works_s,
+    works_v,
+    covariates_s: np.ndarray | None = None,
+    covariates_v: np.ndarray | None = None,
+) -> Works:
+    """Works from per-clip features (n, d) and the work of every clip (any labels)."""
+    xs, cs, ids_s = _work_means(suspect, works_s)
+    xv, cv, ids_v = _work_means(validation, works_v)
+    covariates = None
+    if covariates_s is not None:
+        covariates = np.r_[
+            _work_means(covariates_s, works_s)[0], _work_means(covariates_v, works_v)[0]
+        ]
+    ids = tuple(("suspect", w) for w in ids_s) + tuple(("validation", w) for w in ids_v)
+    return Works(np.r_[xs, xv], len(xs), np.r_[cs, cv], covariates, ids)
 
 
-def _work_means(
-    scores: np.ndarray, works: np.ndarray, keep: np.ndarray | None
+def data_seed(settings: DISettings, works: Works, *purpose: object) -> int:
+    """A seed from the study seed and the works themselves, never from a model's name: the
+    same catalogue gets the same draws under any model, and any run order."""
+    return stable_seed(settings.seed, *works.ids, *purpose)
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """Columns to mean 0, SD 1 over each problem's works (label-blind), missing values to the
+    mean, values clipped at 5 SD so that one wild work cannot steer a fit on a few dozen."""
+    mean = np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=-2, keepdims=True)
+    mean = np.nan_to_num(mean)
+    x = np.where(np.isfinite(x), x, mean)
+    sd = x.std(axis=-2, keepdims=True)
+    return np.where(sd > 1e-12, (x - mean) / np.where(sd > 1e-12, sd, 1.0), 0.0).clip(-5, 5)
+
+
+def _residualise(z: np.ndarray, covariates: np.ndarray) -> np.ndarray:
+    """z with its least-squares fit on the covariates (and a constant) removed, per problem:
+    what the audio statistics explain cannot become a detection."""
+    c = np.concatenate([np.ones((*covariates.shape[:-1], 1)), _standardise(covariates)], axis=-1)
+    gram = np.swapaxes(c, -1, -2) @ c + 1e-6 * np.eye(c.shape[-1])
+    return z - c @ np.linalg.solve(gram, np.swapaxes(c, -1, -2) @ z)
+
+
+def features_of(works: Works, index: np.ndarray, residualise: bool) -> np.ndarray:
+    """(T, W', d) standardised features of the works that each row of `index` picks."""
+    z = _standardise(works.x[index])
+    if residualise and works.covariates is not None:
+        z = _standardise(_residualise(z, works.covariates[index]))
+    return z
+
+
+def degenerate(works: Works) -> bool:
+    """No feature varies over the works: nothing to test."""
+    z = _standardise(works.x[None])
+    return not np.abs(z).sum() > 0
+
+
+def fold_assignments(n_works: int, folds: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """(draws, n_works) fold of each work: a random order dealt round-robin, so folds are
+    balanced in size, and blind to the labels, which the test's exactness needs."""
+    return rng.random((draws, n_works)).argsort(axis=1).argsort(axis=1) % folds
+
+
+def score_map(z: np.ndarray, assign: np.ndarray, proc: Procedure, ridge: float) -> np.ndarray:
+    """G (T, W, W) such that y' G y is the statistic for labels y, averaged over the fold
+    assignments (T, R, W).
+
+    For fold k with test works E and training works R: ridge weights on the centred training
+    features are M Zc' y_R with M = (Zc' Zc + ridge |R| I)^-1, a test work's score is
+    (z - mean_R z)' M Zc' y_R plus a constant, and centring the scores over E removes the
+    constant. So the fold adds rows E of (I - 1/|E|) (Z - mean_R z) M Zc' to G.
+    """
+    t, r, w = assign.shape
+    d = z.shape[-1]
+    g = np.zeros((t, w, w))
+    zr = np.broadcast_to(z[:, None], (t, r, w, d))
+    for k in range(proc.scored):
+        test = assign == k
+        train = ~test
+        n_train = train.sum(-1)[..., None, None]
+        mean = (train[..., None] * zr).sum(-2, keepdims=True) / np.maximum(n_train, 1)
+        centred = zr - mean
+        zc = centred * train[..., None]
+        gram = np.swapaxes(zc, -1, -2) @ zc + (ridge * n_train + 1e-9) * np.eye(d)
+        scores = centred @ np.linalg.solve(gram, np.swapaxes(zc, -1, -2))  # (t, r, w, w)
+        n_test = np.maximum(test.sum(-1), 1)[..., None, None]
+        scores = scores - (test[..., None] * scores).sum(-2, keepdims=True) / n_test
+        g += (test[..., None] * scores).sum(1) / r
+    return g
+
+
+def label_bank(n_suspect: int, n_works: int, permutations: int, rng) -> np.ndarray:
+    """(permutations, W) random relabellings: n_suspect ones among W works."""
+    keys = rng.random((permutations, n_works))
+    return (keys.argsort(axis=1).argsort(axis=1) < n_suspect).astype(float)
+
+
+# Besag & Clifford, "Sequential Monte Carlo p-values", Biometrika 1991: a row stops once this
+# many relabellings reach its statistic; p = h / relabellings drawn is still a valid p-value.
+SEQUENTIAL_H = 20
+
+
+def permutation_pvalues(
+    g: np.ndarray, n_suspect: int, bank: np.ndarray, sequential: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row mean score of each work over the kept clips, and which works are present."""
-    one_hot = works[..., None] == np.arange(works.max(initial=-1) + 1)
-    if keep is not None:
-        one_hot &= keep[..., None]
-    counts = one_hot.sum(axis=1)
-    sums = np.einsum("bn,bnw->bw", scores, one_hot)
-    return sums / np.maximum(counts, 1), counts > 0
+    """One-sided p-values (1 + #{T_b >= T_0}) / (B + 1) for the stack G (T, W, W), with
+    T_0 for the true labels (suspect works first), and the relabellings each row used.
+    `sequential` stops a row at SEQUENTIAL_H exceedances (Besag-Clifford)."""
+    y = np.r_[np.ones(n_suspect), np.zeros(g.shape[-1] - n_suspect)]
+    observed = np.einsum("i,tij,j->t", y, g, y)
+    # Ties count as exceedances (conservative); the tolerance absorbs rounding.
+    tol = 1e-9 * (np.abs(g).sum(axis=(1, 2)) + 1e-12)
+    exceed = np.zeros(len(g), int)
+    used = np.zeros(len(g), int)
+    active = np.ones(len(g), bool)
+    chunk = max(1, min(len(bank), 2**24 // max(g.shape[-1] * len(g), 1)))
+    for start in range(0, len(bank), chunk):
+        rows = np.flatnonzero(active)
+        if not len(rows):
+            break
+        part = bank[start : start + chunk]
+        values = np.einsum("bi,tij,bj->tb", part, g[rows], part, optimize=True)
+        hits = values >= observed[rows, None] - tol[rows, None]
+        if sequential:
+            cum = exceed[rows, None] + hits.cumsum(axis=1)
+            stop = (cum >= SEQUENTIAL_H).any(axis=1)
+            taken = np.where(stop, (cum >= SEQUENTIAL_H).argmax(axis=1) + 1, len(part))
+            exceed[rows] += np.take_along_axis(cum, taken[:, None] - 1, 1)[:, 0] - exceed[rows]
+            used[rows] += taken
+            active[rows[stop]] = False
+        else:
+            exceed[rows] += hits.sum(axis=1)
+            used[rows] += len(part)
+    stopped = ~active
+    p = np.where(stopped, exceed / np.maximum(used, 1), (1 + exceed) / (used + 1))
+    return p, used
 
 
-def _masked_moments(values: np.ndarray, mask: np.ndarray):
-    k = mask.sum(axis=1)
-    mean = (values * mask).sum(axis=1) / np.maximum(k, 1)
-    var = (((values - mean[:, None]) * mask) ** 2).sum(axis=1) / np.maximum(k - 1, 1)
-    return mean, var, k
+def _chunks(total: int, w: int, draws: int) -> Iterator[slice]:
+    size = max(1, 2**25 // (draws * w * w * 8))
+    for start in range(0, total, size):
+        yield slice(start, min(start + size, total))
 
 
-def welch_greater_by_work(
-    score_s: np.ndarray,
-    score_v: np.ndarray,
-    works_s: np.ndarray,
-    works_v: np.ndarray,
-    keep_s: np.ndarray | None = None,
-    keep_v: np.ndarray | None = None,
-) -> np.ndarray:
-    """One-sided Welch test on per-work mean scores of the kept clips (default: all). Rows
-    with fewer than two works on a side cannot be tested and get p = 1 (never a detection)."""
-    ms, vs, ks = _masked_moments(*_work_means(score_s, works_s, keep_s))
-    mv, vv, kv = _masked_moments(*_work_means(score_v, works_v, keep_v))
-    se2 = vs / np.maximum(ks, 1) + vv / np.maximum(kv, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (ms - mv) / np.sqrt(se2)
-        df = se2**2 / (
-            (vs / np.maximum(ks, 1)) ** 2 / np.maximum(ks - 1, 1)
-            + (vv / np.maximum(kv, 1)) ** 2 / np.maximum(kv - 1, 1)
-        )
-        p = stats.t.sf(t, df)
-    return np.where((ks >= 2) & (kv >= 2) & np.isfinite(p), p, 1.0)
-
-
-def crossfit_test(
-    suspect: np.ndarray,
-    validation: np.ndarray,
-    works_s: np.ndarray,
-    works_v: np.ndarray,
-    folds: int,
+def exact_test(
+    works: Works,
+    index: np.ndarray,
+    n_suspect: int,
+    method: str,
+    settings: DISettings,
+    permutations: int,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """Cross-fitted logistic regression on work-grouped folds, then a one-sided Welch test
-    that the suspect works' mean out-of-fold scores exceed the validation works'."""
-    fold_s, fold_v = work_folds(works_s, folds, rng), work_folds(works_v, folds, rng)
-    score_s, score_v = crossfit_scores(suspect, validation, fold_s, fold_v)
-    return welch_greater_by_work(score_s, score_v, works_s, works_v)
+    sequential: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """p-values of the procedure on a stack of problems: row t of `index` (T, W') picks the
+    works of problem t, its first n_suspect being the suspect ones. One relabelling bank
+    serves every row, since all rows have the same sizes. A single problem averages
+    `fold_draws` fold assignments, a stack `resample_fold_draws`. Returns p and relabellings
+    used."""
+    proc = procedure(method, settings)
+    index = np.atleast_2d(index)
+    w = index.shape[1]
+    bank = label_bank(n_suspect, w, permutations, rng)
+    draws = settings.fold_draws if len(index) == 1 else settings.resample_fold_draws
+    p, used = np.ones(len(index)), np.zeros(len(index), int)
+    for part in _chunks(len(index), w, draws):
+        z = features_of(works, index[part], settings.residualise)
+        count = (part.stop - part.start) * draws
+        assign = fold_assignments(w, proc.folds, count, rng).reshape(-1, draws, w)
+        g = score_map(z, assign, proc, settings.ridge)
+        p[part], used[part] = permutation_pvalues(g, n_suspect, bank, sequential)
+    return p, used
 
 
-def split_test(
-    suspect: np.ndarray,
-    validation: np.ndarray,
-    works_s: np.ndarray,
-    works_v: np.ndarray,
-    folds: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Fit the linear scorer on half of each set's works (part A), then test on the other
-    half (part B) only: half the data for the test, but no cross-fitting dependence."""
-    fold_s, fold_v = work_folds(works_s, 2, rng), work_folds(works_v, 2, rng)
-    score_s, score_v = crossfit_scores(suspect, validation, fold_s, fold_v, score_folds=[1])
-    return welch_greater_by_work(score_s, score_v, works_s, works_v, fold_s == 1, fold_v == 1)
+@dataclass(frozen=True)
+class Result:
+    """One p-value with what it rests on."""
+
+    p: float
+    permutations: int
+    mc_error: float  # Monte-Carlo standard error of p from the finite relabellings
 
 
-# A procedure maps stacks of suspect (B, ns, d) and validation (B, nv, d) features, with the
-# work index of every clip, (B, ns) and (B, nv), to B p-values.
-METHODS: dict[str, Callable[..., np.ndarray]] = {
-    "crossfit": crossfit_test,
-    "split": split_test,
-}
-
-
-# Works each set needs for a procedure to give a p-value: the Welch test on work means needs
-# two works a side, and `split` tests on half of each set's works.
-MIN_WORKS = {"crossfit": 2, "split": 4}
-
-
-def _method(name: str) -> Callable[..., np.ndarray]:
-    if name not in METHODS:
-        raise ValueError(f"unknown DI method {name!r}; known: {sorted(METHODS)}")
-    return METHODS[name]
-
-
-def _codes(works) -> np.ndarray:
-    return pd.factorize(np.asarray(works), sort=True)[0]
-
-
-def dataset_inference(
-    suspect: np.ndarray,
-    validation: np.ndarray,
-    works_s,
-    works_v,
-    method: str,
-    folds: int,
-    seed: int,
-) -> float:
-    """p-value that the suspect clips (n, d) look more trained-on than the validation clips.
-
-    works_s, works_v: the work of every clip (any labels)."""
-    rng = np.random.default_rng(seed)
-    test = _method(method)
-    return float(
-        test(
-            suspect[None],
-            validation[None],
-            _codes(works_s)[None],
-            _codes(works_v)[None],
-            folds,
-            rng,
-        )[0]
+def dataset_inference(works: Works, method: str, settings: DISettings) -> Result:
+    """Exact p-value that the suspect works look more trained-on than the validation works."""
+    rng = np.random.default_rng(data_seed(settings, works, method, "verdict"))
+    index = np.arange(len(works.x))[None]
+    p, used = exact_test(
+        works, index, works.n_suspect, method, settings, settings.permutations, rng
     )
+    return Result(float(p[0]), int(used[0]), float(np.sqrt(p[0] * (1 - p[0]) / (used[0] + 1))))
 
 
-def subset_pvalues(
-    suspect: np.ndarray,
-    validation: np.ndarray,
-    works_s,
-    works_v,
-    method: str,
-    n: int,
-    resamples: int,
-    folds: int,
-    seed: int,
-) -> np.ndarray:
-    """p-values of the procedure on `resamples` random subsets of n clips of each set."""
-    rng = np.random.default_rng(seed)
-    codes_s, codes_v = _codes(works_s), _codes(works_v)
-    pick_s = _pick(np.ones((resamples, len(suspect)), bool), n, rng)
-    pick_v = _pick(np.ones((resamples, len(validation)), bool), n, rng)
-    return _method(method)(
-        suspect[pick_s], validation[pick_v], codes_s[pick_s], codes_v[pick_v], folds, rng
-    )
+def _pick(pool: np.ndarray, n: int, trials: int, rng) -> np.ndarray:
+    """(trials, n) random draws without replacement from pool."""
+    return pool[rng.random((trials, len(pool))).argsort(axis=1)[:, :n]]
 
 
-def pvalue_vs_n(
-    suspect: np.ndarray,
-    validation: np.ndarray,
-    works_s,
-    works_v,
-    method: str,
-    n_grid: list[int],
-    resamples: int,
-    folds: int,
-    alpha: float,
-    seed: int,
-) -> pd.DataFrame:
-    """Run the procedure on `resamples` random subsets of n clips of each set, for every n
-    in the grid that both sets can supply and for the largest n they can; report p quartiles
-    and the detection rate."""
+def pvalue_vs_n(works: Works, method: str, settings: DISettings) -> pd.DataFrame:
+    """p-value quartiles and detection rate over `resamples` random subsets of n works a
+    side, for every n in the grid that both sets can supply and the largest they can."""
+    suspect = np.arange(works.n_suspect)
+    validation = np.arange(works.n_suspect, len(works.x))
     largest = min(len(suspect), len(validation))
     rows = []
-    for n in sorted({n for n in n_grid if 2 <= n <= largest} | {largest}):
-        p = subset_pvalues(
-            suspect, validation, works_s, works_v, method, n, resamples, folds, seed + n
+    for n in sorted({n for n in settings.n_grid if MIN_WORKS <= n <= largest} | {largest}):
+        rng = np.random.default_rng(data_seed(settings, works, method, "curve", n))
+        trials = 1 if n == largest == len(suspect) == len(validation) else settings.resamples
+        index = np.c_[_pick(suspect, n, trials, rng), _pick(validation, n, trials, rng)]
+        p, _ = exact_test(
+            works, index, n, method, settings, settings.curve_permutations, rng, sequential=True
         )
         q25, median, q75 = np.quantile(p, [0.25, 0.5, 0.75])
-        rows.append((n, median, q25, q75, float((p < alpha).mean())))
-    return pd.DataFrame(rows, columns=["n", "p_median", "p_q25", "p_q75", "detect_rate"])
+        clips = works.clips[index].sum(axis=1).mean() / 2
+        rows.append((n, clips, median, q25, q75, float((p < settings.alpha).mean())))
+    return pd.DataFrame(rows, columns=["n", "clips", "p_median", "p_q25", "p_q75", "detect_rate"])
 
 
-def _split_works(codes: np.ndarray, trials: int, rng: np.random.Generator) -> np.ndarray:
-    """(trials, clips) True where the clip's work fell in side A of a random half split."""
-    n_works = codes.max() + 1
-    side_a = rng.random((trials, n_works)).argsort(axis=1) < n_works // 2
-    return side_a[:, codes]
+def null_pvalues(works: Works, method: str, trials: int, settings: DISettings) -> pd.DataFrame:
+    """p-values where neither side was trained on, at the verdict's operating point where the
+    data allow: `pool` draws both sides from all the works (for an artist known not to be
+    a member), `validation_split` from the validation works cut in halves (any artist).
+
+    The relabellings make these exactly uniform given the works, so this checks the code, not
+    the theory; benchmarks/di_calibration.py checks the theory on independent data sets."""
+    rng = np.random.default_rng(data_seed(settings, works, method, "null", trials))
+    validation = np.arange(works.n_suspect, len(works.x))
+    half = len(validation) // 2
+    if half < MIN_WORKS:
+        return pd.DataFrame({"source": [], "n_works": [], "p": []})
+    index = validation[rng.random((trials, len(validation))).argsort(axis=1)][:, : 2 * half]
+    p, _ = exact_test(works, index, half, method, settings, settings.null_permutations, rng)
+    return pd.DataFrame({"source": "validation_split", "n_works": 2 * half, "p": p})
 
 
-def _pick(mask: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """n random clip indices per row among those where mask is True."""
-    keys = np.where(mask, rng.random(mask.shape), np.inf)
-    return keys.argsort(axis=1)[:, :n]
-
-
-def validation_null(
-    validation: np.ndarray, works_v, method: str, trials: int, n_max: int, folds: int, seed: int
-) -> np.ndarray:
-    """p-values of the procedure where both sets come from the validation pool: its works
-    are split in random halves, and n clips are drawn from each (n as large as every split
-    allows, at most n_max). Needs four works; returns no p-values with fewer."""
-    rng = np.random.default_rng(seed)
-    codes = _codes(works_v)
-    if codes.max() + 1 < 4:
-        return np.empty(0)
-    side_a = _split_works(codes, trials, rng)
-    n = int(min(side_a.sum(axis=1).min(), (~side_a).sum(axis=1).min(), n_max))
-    pick_a, pick_b = _pick(side_a, n, rng), _pick(~side_a, n, rng)
-    return _method(method)(
-        validation[pick_a], validation[pick_b], codes[pick_a], codes[pick_b], folds, rng
+def pool_null(works: Works, method: str, trials: int, settings: DISettings) -> pd.DataFrame:
+    """Null p-values from random re-splits of all the works into sides of the verdict's
+    sizes: the verdict's operating point, for an artist whose works are all non-members."""
+    rng = np.random.default_rng(data_seed(settings, works, method, "pool null", trials))
+    index = rng.random((trials, len(works.x))).argsort(axis=1)
+    p, _ = exact_test(
+        works, index, works.n_suspect, method, settings, settings.null_permutations, rng
     )
+    return pd.DataFrame({"source": "nonmember_pool", "n_works": len(works.x), "p": p})
 
 
-def contamination_curve(
-    suspect: np.ndarray,
-    validation: np.ndarray,
-    works_s,
-    works_v,
-    method: str,
-    fractions: list[float],
-    trials: int,
-    folds: int,
-    alpha: float,
-    seed: int,
-) -> pd.DataFrame:
-    """Detection rate when a fraction of the suspect set is replaced by non-member clips.
+def contamination_curve(works: Works, method: str, settings: DISettings) -> pd.DataFrame:
+    """Detection rate when a fraction of the suspect works is replaced by non-member works.
 
-    The validation pool's works are split in random halves: one half supplies the
-    non-member clips mixed into the suspect set, the other is the validation set, so that
-    no clip is on both sides. n is as large as every split allows."""
-    rng = np.random.default_rng(seed)
-    codes_s, codes_v = _codes(works_s), _codes(works_v)
-    if codes_v.max() + 1 < 4:
+    Each trial cuts the validation works in random halves: one half supplies the non-member
+    works mixed into the suspect side, the other is the validation side, so no work is on
+    both sides. n works a side, as many as every cut allows."""
+    suspect = np.arange(works.n_suspect)
+    validation = np.arange(works.n_suspect, len(works.x))
+    n = min(len(suspect), len(validation) // 2)
+    if n < MIN_WORKS:
         return pd.DataFrame(columns=CONTAMINATION_COLUMNS)
-    side_a = _split_works(codes_v, trials, rng)
-    n = int(min(len(suspect), side_a.sum(axis=1).min(), (~side_a).sum(axis=1).min()))
-    test = _method(method)
     rows = []
-    for fraction in fractions:
+    for fraction in settings.contamination:
+        rng = np.random.default_rng(data_seed(settings, works, method, "contamination", fraction))
         mixed = int(round(fraction * n))
-        pick_s = _pick(np.ones((trials, len(suspect)), bool), n - mixed, rng)
-        pick_mix, pick_v = _pick(side_a, mixed, rng), _pick(~side_a, n, rng)
-        x_s = np.concatenate([suspect[pick_s], validation[pick_mix]], axis=1)
-        # Works of the mixed-in clips get codes of their own, after the suspect works.
-        w_s = np.concatenate([codes_s[pick_s], codes_s.max() + 1 + codes_v[pick_mix]], axis=1)
-        p = test(x_s, validation[pick_v], w_s, codes_v[pick_v], folds, rng)
-        rows.append((fraction, n, float(np.median(p)), float((p < alpha).mean())))
+        cut = validation[rng.random((settings.resamples, len(validation))).argsort(axis=1)]
+        index = np.c_[
+            _pick(suspect, n - mixed, settings.resamples, rng), cut[:, :mixed], cut[:, -n:]
+        ]
+        p, _ = exact_test(
+            works, index, n, method, settings, settings.curve_permutations, rng, sequential=True
+        )
+        rows.append((fraction, n, float(np.median(p)), float((p < settings.alpha).mean())))
     return pd.DataFrame(rows, columns=CONTAMINATION_COLUMNS)
 
 
@@ -356,6 +420,15 @@ def false_positive_rate(p: np.ndarray, alpha: float) -> tuple[float, float, floa
     hits = int((p < alpha).sum())
     ci = stats.binomtest(hits, len(p), alpha).proportion_ci(0.95)
     return hits / len(p), float(ci.low), float(ci.high)
+
+
+def works_needed(effect: float, alpha: float, power: float = 0.8) -> float:
+    """Works a side for a one-sided test at `alpha` to reach `power` against a work-level
+    effect (normal approximation, 2 (z_alpha + z_power)^2 / effect^2)."""
+    if effect <= 0:
+        return np.inf
+    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
+    return float(np.ceil(2 * (z / effect) ** 2))
 
 
 WORK_POWER_COLUMNS = ["clip_auc", "icc", "work_effect", "works_per_side", "works_needed"]
@@ -375,8 +448,8 @@ def work_power(
     clip_auc: the per-clip AUC of suspect over validation. icc: the share of clip variance
     that lies between works (one-way ANOVA estimate): clips of a work are nearly copies of one
     observation when it is high. work_effect: the standardised difference of work means, what
-    the Welch test on work means sees. works_needed: works per side for a one-sided test at
-    `alpha` to reach `power` (normal approximation, 2 (z_alpha + z_power)^2 / effect^2).
+    a test on works sees. works_needed: works per side for a one-sided test at `alpha` to
+    reach `power`.
     """
     works_s, works_v = np.asarray(works_s), np.asarray(works_v)
     means_s = pd.Series(suspect).groupby(works_s).mean()
@@ -392,11 +465,44 @@ def work_power(
     per_work = len(values) / len(sizes)
     between_component = max(between - within / per_work, 0.0)
     total = between_component + within
-    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
     return {
         "clip_auc": auc(suspect, validation),
         "icc": between_component / total if total > 0 else 0.0,
         "work_effect": float(effect),
         "works_per_side": float(min(len(means_s), len(means_v))),
-        "works_needed": float(np.ceil(2 * (z / effect) ** 2)) if effect > 0 else np.inf,
+        "works_needed": works_needed(effect, alpha, power),
     }
+
+
+DETECTED, NOT_DETECTED, INCONCLUSIVE = "detected", "not detected", "inconclusive"
+
+
+def verdict(
+    works: Works, result: Result, shift: Result | None, settings: DISettings
+) -> tuple[str, str]:
+    """Detected, not detected or inconclusive, with the reason in words.
+
+    Inconclusive when the features carry nothing (none varies over the works), when the blind
+    test finds the sets differ in audio statistics (so a difference in the membership
+    features could be that shift, not training), or when a negative comes from fewer works
+    than a test needs for 80% power against `settings.smallest_effect`."""
+    alpha = settings.alpha
+    if degenerate(works):
+        return INCONCLUSIVE, "degenerate features: no feature varies over the works"
+    if shift is not None and shift.p < alpha:
+        return INCONCLUSIVE, (
+            f"the sets differ in audio statistics (blind test p = {shift.p:.3g} < alpha {alpha})"
+        )
+    if result.p < alpha:
+        return DETECTED, f"p = {result.p:.3g} < alpha {alpha}"
+    needed = works_needed(settings.smallest_effect, alpha)
+    fewest = min(works.n_suspect, works.n_validation)
+    power = (
+        f"a work-level effect of {settings.smallest_effect:g} SD needs {needed:.0f} works a side "
+        f"for 80% power at alpha {alpha}"
+    )
+    if fewest < needed:
+        return INCONCLUSIVE, (
+            f"too few works ({works.n_suspect} suspect, {works.n_validation} validation): {power}"
+        )
+    return NOT_DETECTED, f"p = {result.p:.3g} >= alpha {alpha} with {fewest} works a side ({power})"

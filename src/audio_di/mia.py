@@ -95,8 +95,12 @@ def tpr_at_fpr(positive: np.ndarray, negative: np.ndarray, max_fpr: float) -> fl
     """
     if max_fpr < 1 / len(negative):
         return float("nan")
+    # Every threshold, not only the corners: where scores tie, collinear points dropped by
+    # drop_intermediate can be the last one below max_fpr.
     fpr, tpr, _ = roc_curve(
-        np.r_[np.ones(len(positive)), np.zeros(len(negative))], np.r_[positive, negative]
+        np.r_[np.ones(len(positive)), np.zeros(len(negative))],
+        np.r_[positive, negative],
+        drop_intermediate=False,
     )
     return float(tpr[fpr <= max_fpr].max())
 

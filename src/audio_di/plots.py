@@ -51,7 +51,8 @@ def roc_figure(roc: pd.DataFrame, metrics: pd.DataFrame, path: str | Path, top: 
 
 
 def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> None:
-    """Median DI p-value against suspect-set size, per model and method, one line per artist."""
+    """Median DI p-value against works a side, per model and method, one line per artist;
+    the top axis gives the clips a side those works held (mean over resamples)."""
     data = curves.assign(
         panel=curves["model"] + " / " + curves["method"],
         p_median=curves["p_median"].clip(lower=1e-12),
@@ -79,7 +80,12 @@ def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> 
         ax.set(xscale="log", yscale="log")
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.minorticks_off()
-    grid.set_axis_labels("suspect clips n (and as many validation clips)", "median p-value")
+        clips = data.groupby("n")["clips"].mean().reindex(ticks)
+        top = ax.secondary_xaxis("top")
+        top.set_xticks(ticks, [f"{c:.0f}" for c in clips])
+        top.minorticks_off()
+        top.set_xlabel("clips a side", fontsize=8)
+    grid.set_axis_labels("works a side n", "median p-value")
     grid.set_titles("{col_name}")
     grid.figure.suptitle(
         f"Dataset inference: p-value vs set size (dashed: alpha = {alpha})", y=1.02
@@ -129,11 +135,11 @@ def null_qq_figure(null: pd.DataFrame, alpha: float, path: str | Path) -> None:
 
 
 def contamination_figure(curves: pd.DataFrame, path: str | Path) -> None:
-    """Detection rate of member artists as non-member clips replace part of the suspect set."""
+    """Detection rate of member artists as non-member works replace part of the suspect set."""
     if curves.empty:
         # The ablation needs four held-out works per artist; say so instead of failing.
         fig, ax = plt.subplots(figsize=(6, 1.5))
-        ax.text(0.5, 0.5, "No member artist has the four held-out works the ablation needs.",
+        ax.text(0.5, 0.5, "No member artist has the held-out works the ablation needs.",
                 ha="center", va="center")  # fmt: skip
         ax.axis("off")
         _save(fig, path)
@@ -179,7 +185,7 @@ def audit_figure(
             alpha=0.2,
         )
     curve_ax.axhline(alpha, color="black", linestyle="--", linewidth=1, label=f"alpha {alpha}")
-    curve_ax.set(xscale="log", yscale="log", xlabel="suspect clips n", ylabel="p-value")
+    curve_ax.set(xscale="log", yscale="log", xlabel="works a side n", ylabel="p-value")
     sizes = sorted(curves["n"].unique())
     curve_ax.set_xticks(sizes, [str(n) for n in sizes])
     curve_ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
@@ -194,10 +200,10 @@ def audit_figure(
     null_ax.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-6, 1.1))
     null_ax.set(xlabel="uniform quantile", ylabel="null p-value")
     null_ax.set_title("Null: halves of the validation works")
-    null_ax.legend(fontsize=7)
+    if len(null):
+        null_ax.legend(fontsize=7)
     rows = [
-        f"{r.artist} / {r.method}: p = {r.p_value:.3g}" + (" detected" if r.detected else "")
-        for r in verdicts.itertuples()
+        f"{r.artist} / {r.method}: {r.verdict} (p = {r.p_value:.3g})" for r in verdicts.itertuples()
     ]
     text_ax.axis("off")
     text_ax.text(0, 1, "\n".join(rows), va="top", fontsize=9, family="monospace")

@@ -14,16 +14,22 @@ import torch
 from tqdm import tqdm
 
 from audio_di.audio import load_clips
-from audio_di.blind import STAT_COLUMNS, audio_statistics, blind_auc
+from audio_di.blind import STAT_COLUMNS, audio_statistics, shift_test
 from audio_di.di import (
     CONTAMINATION_COLUMNS,
+    DETECTED,
+    INCONCLUSIVE,
     PVALUE_VS_N_COLUMNS,
+    DISettings,
+    Works,
     contamination_curve,
     dataset_inference,
     false_positive_rate,
+    null_pvalues,
+    pool_null,
     pvalue_vs_n,
-    subset_pvalues,
-    validation_null,
+    verdict,
+    works_of,
 )
 from audio_di.mia import membership_metrics, roc_points
 from audio_di.seeding import stable_seed
@@ -33,32 +39,23 @@ from audio_di.splits import evaluation_sets, training_clips
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class DISettings:
-    """How dataset inference is run (params.yaml `di`, plus the bootstrap draws and seed)."""
-
-    methods: list[str]
-    folds: int
-    alpha: float
-    n_grid: list[int]
-    resamples: int
-    null_trials: int
-    contamination: list[float]
-    bootstrap: int
-    seed: int
-
-
-VERDICT_COLUMNS = [  # the contract's columns, then n_missing
+VERDICT_COLUMNS = [
     "model",
     "artist",
     "artist_status",
     "method",
+    "works_suspect",
+    "works_validation",
     "n_suspect",
     "n_validation",
     "p_value",
+    "p_mc_error",
+    "permutations",
+    "fold_draws",
+    "verdict",
+    "reason",
     "detected",
-    "blind_auc",
-    "shift_flag",
+    "shift_p",
     "n_missing",
 ]
 
@@ -208,19 +205,22 @@ def model_membership(
     )
 
 
-def model_dataset_inference(
-    model: str,
-    features: pd.DataFrame,
-    splits: pd.DataFrame,
-    stats: pd.DataFrame,
-    di: DISettings,
-) -> dict[str, pd.DataFrame]:
-    """Per artist and method: DI verdicts (suspect = train works, validation = held-out
-    works) with the blind baseline's shift flag, p-value-vs-n curves, null p-values for the
-    calibration, and the contamination ablation (member artists).
+@dataclass(frozen=True)
+class Collection:
+    """One artist's suspect and validation works, as dataset inference sees them."""
 
-    Null trials come from splitting each artist's validation works in halves, and from the
-    non-member artists' own suspect and validation sets, at least `null_trials` in all."""
+    artist: str
+    status: str
+    works: Works  # membership features, with the audio statistics as covariates
+    audio: Works  # the audio statistics alone, for the shift test
+    clips: tuple[int, int]  # suspect, validation
+    n_missing: int  # clips with a missing feature: kept, the value imputed
+
+
+def collections(
+    model: str, features: pd.DataFrame, splits: pd.DataFrame, stats: pd.DataFrame
+) -> list[Collection]:
+    """Every evaluated artist's collection under one model's features."""
     feature_columns = [c for c in features.columns if c != "clip_id"]
     clips = evaluation_sets(splits)
     missing = sorted(set(clips["clip_id"]) - set(features["clip_id"]))
@@ -229,77 +229,81 @@ def model_dataset_inference(
     clips = clips.merge(features, on="clip_id", validate="1:1").merge(
         stats, on="clip_id", validate="1:1"
     )
-    statuses = clips.groupby("artist")["artist_status"].first()
-    sources = len(statuses) + int((statuses == "nonmember").sum())
+    out = []
+    for artist, group in clips.groupby("artist", sort=True):
+        suspect, validation = group[group["suspect"]], group[~group["suspect"]]
+        works_s, works_v = suspect["work_id"].to_numpy(), validation["work_id"].to_numpy()
+        x_s, x_v = (side[feature_columns].to_numpy(float) for side in (suspect, validation))
+        a_s, a_v = (side[STAT_COLUMNS].to_numpy(float) for side in (suspect, validation))
+        out.append(
+            Collection(
+                artist,
+                group["artist_status"].iloc[0],
+                works_of(x_s, x_v, works_s, works_v, a_s, a_v),
+                works_of(a_s, a_v, works_s, works_v),
+                (len(suspect), len(validation)),
+                int((~np.isfinite(np.r_[x_s, x_v])).any(axis=1).sum()),
+            )
+        )
+    return out
+
+
+def collection_verdicts(model: str, c: Collection, di: DISettings) -> list[tuple]:
+    """Rows of verdicts.csv for one collection, one per method."""
+    shift = shift_test(c.audio, di)
+    rows = []
+    for method in di.methods:
+        result = dataset_inference(c.works, method, di)
+        outcome, reason = verdict(c.works, result, shift, di)
+        rows.append(
+            (
+                model, c.artist, c.status, method, c.works.n_suspect, c.works.n_validation,
+                *c.clips, result.p, result.mc_error, result.permutations, di.fold_draws,
+                outcome, reason, outcome == DETECTED, shift.p, c.n_missing,
+            )
+        )  # fmt: skip
+    return rows
+
+
+def model_dataset_inference(
+    model: str,
+    features: pd.DataFrame,
+    splits: pd.DataFrame,
+    stats: pd.DataFrame,
+    di: DISettings,
+    known_nonmembers: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Per artist and method: the DI verdict (suspect = train works, validation = held-out
+    works) with the blind shift test, p-value-vs-n curves, null p-values for the
+    calibration, and the contamination ablation (member artists).
+
+    Null trials come from cutting each artist's validation works in halves, and from
+    re-splitting the non-member artists' works at the verdict's sizes, at least
+    `null_trials` in all. An audit, whose suspect works may be members, passes
+    `known_nonmembers=False` and draws its nulls from the validation works alone. Every draw
+    is seeded by the study seed and the works, so the model's name changes nothing."""
+    found = collections(model, features, splits, stats)
+    pooled = [c.status == "nonmember" and known_nonmembers for c in found]
+    sources = len(found) + sum(pooled)
     per_source = -(-di.null_trials // sources)  # ceiling division
     tables: dict[str, list] = {"verdicts": [], "curves": [], "null": [], "contamination": []}
-    artists = clips.groupby("artist", sort=True)
-    for artist, group in tqdm(artists, desc=f"di {model}", unit="artist", file=sys.stderr):
-        suspect, validation = group[group["suspect"]], group[~group["suspect"]]
-        artist_seed = stable_seed(di.seed, model, artist)
-        works_s, works_v = suspect["work_id"].to_numpy(), validation["work_id"].to_numpy()
-        auc, lo, _ = blind_auc(
-            suspect[STAT_COLUMNS].to_numpy(float),
-            validation[STAT_COLUMNS].to_numpy(float),
-            works_s,
-            works_v,
-            di.folds,
-            di.bootstrap,
-            artist_seed,
-        )
-        # Only an interval above 0.5 means the sets differ; cross-fitted AUCs below 0.5 are
-        # a known artefact of fitting on the complement of each fold.
-        shift = lo > 0.5
-        status = statuses[artist]
-        xs = suspect[feature_columns].to_numpy(float)
-        xv = validation[feature_columns].to_numpy(float)
-        # Clips with a missing feature stay in; the procedure imputes the value.
-        n_missing = int((~np.isfinite(np.r_[xs, xv])).any(axis=1).sum())
-        largest = min(len(xs), len(xv))
-        labels = {"model": model, "artist": artist, "artist_status": status}
+    for c, pool in zip(
+        tqdm(found, desc=f"di {model}", unit="artist", file=sys.stderr), pooled, strict=True
+    ):
+        tables["verdicts"] += collection_verdicts(model, c, di)
+        labels = {"model": model, "artist": c.artist, "artist_status": c.status}
         for method in di.methods:
-            seed = stable_seed(artist_seed, method)
-            p = dataset_inference(xs, xv, works_s, works_v, method, di.folds, seed)
-            tables["verdicts"].append(
-                (
-                    model,
-                    artist,
-                    status,
-                    method,
-                    len(xs),
-                    len(xv),
-                    p,
-                    p < di.alpha,
-                    auc,
-                    shift,
-                    n_missing,
-                )
-            )
-            curve = pvalue_vs_n(
-                xs, xv, works_s, works_v, method, di.n_grid, di.resamples, di.folds, di.alpha,
-                seed,
-            )  # fmt: skip
+            curve = pvalue_vs_n(c.works, method, di)
             tables["curves"].append(curve.assign(**labels, method=method))
-            null = {
-                "validation_split": validation_null(
-                    xv, works_v, method, per_source, largest, di.folds, seed + 1
-                )
-            }
-            if status == "nonmember":
-                null["nonmember_artist"] = subset_pvalues(
-                    xs, xv, works_s, works_v, method, largest, per_source, di.folds, seed + 2
-                )
-            for source, values in null.items():
-                tables["null"].append(
-                    pd.DataFrame({**labels, "method": method, "source": source, "p": values})
-                )
-            if status == "member":
-                curve = contamination_curve(
-                    xs, xv, works_s, works_v, method, di.contamination, di.resamples,
-                    di.folds, di.alpha, seed + 3,
-                )  # fmt: skip
+            null = [null_pvalues(c.works, method, per_source, di)]
+            if pool:
+                null.append(pool_null(c.works, method, per_source, di))
+            for values in null:
+                tables["null"].append(values.assign(**labels, method=method))
+            if c.status == "member":
+                curve = contamination_curve(c.works, method, di)
                 tables["contamination"].append(curve.assign(**labels, method=method))
-    null = pd.concat(tables["null"], ignore_index=True)
+    null = pd.concat(tables["null"], ignore_index=True)[NULL_COLUMNS]
     short = null.groupby("method").size()
     if (short < di.null_trials).any():
         log.warning(
@@ -316,6 +320,7 @@ def model_dataset_inference(
     }
 
 
+NULL_COLUMNS = ["model", "artist", "artist_status", "method", "source", "n_works", "p"]
 CONTAMINATION_TABLE = ["model", "artist", "artist_status", "method", *CONTAMINATION_COLUMNS]
 CALIBRATION_COLUMNS = [
     "model",
@@ -325,6 +330,7 @@ CALIBRATION_COLUMNS = [
     "false_positive_rate",
     "fpr_ci_high",
     "fpr_ci_low",
+    "within_bound",
 ]
 
 
@@ -336,11 +342,11 @@ def _concat_or_empty(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataF
 
 def calibration(null: pd.DataFrame, alpha: float) -> pd.DataFrame:
     """Per model and method: the empirical false-positive rate at alpha over the null trials,
-    with its 95% binomial (Clopper-Pearson) interval."""
+    with its 95% binomial (Clopper-Pearson) interval and whether alpha lies inside it."""
     rows = []
     for (model, method), group in null.groupby(["model", "method"], sort=True):
         rate, lo, hi = false_positive_rate(group["p"].to_numpy(), alpha)
-        rows.append((model, method, alpha, len(group), rate, hi, lo))
+        rows.append((model, method, alpha, len(group), rate, hi, lo, lo <= alpha <= hi))
     return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
 
 
@@ -366,13 +372,23 @@ CLAIM_MEMBER_P = 0.01
 def claim_check(best_auc: float, member: pd.DataFrame, nonmember: pd.DataFrame) -> dict:
     """Whether one model's verdicts (of one method) show the claim, criterion by criterion."""
     weak = best_auc <= CLAIM_MAX_AUC
-    members = bool(len(member)) and bool((member["p_value"] < CLAIM_MEMBER_P).all())
-    clean = not nonmember["detected"].any()
+    members = bool(len(member)) and bool(
+        ((member["verdict"] == DETECTED) & (member["p_value"] < CLAIM_MEMBER_P)).all()
+    )
+    clean = not (nonmember["verdict"] == DETECTED).any()
     return {
         "weak_per_clip_mia": weak,
         "all_members_at_p_0.01": members,
         "no_nonmember_detected": clean,
         "holds": weak and members and clean,
+    }
+
+
+def _outcomes(verdicts: pd.DataFrame) -> dict[str, int]:
+    return {
+        "detected": int((verdicts["verdict"] == DETECTED).sum()),
+        "inconclusive": int((verdicts["verdict"] == INCONCLUSIVE).sum()),
+        "of": int(len(verdicts)),
     }
 
 
@@ -388,12 +404,13 @@ def headline(
             member = v[v["artist_status"] == "member"]
             nonmember = v[v["artist_status"] == "nonmember"]
             di[method] = {
-                "member_artists_detected": int(member["detected"].sum()),
-                "member_artists": int(len(member)),
-                "nonmember_artists_detected": int(nonmember["detected"].sum()),
-                "nonmember_artists": int(len(nonmember)),
+                "member_artists": _outcomes(member),
+                "nonmember_artists": _outcomes(nonmember),
                 "max_member_p_value": float(member["p_value"].max()) if len(member) else None,
-                "shift_flags": int(v["shift_flag"].sum()),
+                "max_p_mc_error": round(float(v["p_mc_error"].max()), 5),
+                "permutations": int(v["permutations"].max()),
+                "fold_draws": int(v["fold_draws"].max()),
+                "shift_detected": int((v["shift_p"] < calibrated["alpha"].iloc[0]).sum()),
                 "claim": claim_check(float(best["auc"]), member, nonmember),
             }
         models[model] = {
@@ -402,21 +419,21 @@ def headline(
             "best_tpr_at_1pct_fpr": round(float(group["tpr_at_1pct_fpr"].max()), 4),
             "dataset_inference": di,
         }
-    # A procedure whose null false-positive rate exceeds alpha beyond sampling error gives
-    # verdicts that cannot be trusted at face value: say so at the top.
-    inflated = calibrated[calibrated["fpr_ci_low"] > calibrated["alpha"]]
+    # An exact test's null rate is alpha up to sampling error; a rate outside that says the
+    # p-values cannot be read at face value: say so at the top.
+    off = calibrated[~calibrated["within_bound"].astype(bool)]
     return {
         "calibration_warning": [
             f"{r.model}/{r.method}: null false-positive rate {r.false_positive_rate:.3f} "
-            f"exceeds alpha {r.alpha} (95% interval {r.fpr_ci_low:.3f}-{r.fpr_ci_high:.3f})"
-            for r in inflated.itertuples()
+            f"is off alpha {r.alpha} (95% interval {r.fpr_ci_low:.3f}-{r.fpr_ci_high:.3f})"
+            for r in off.itertuples()
         ],
         "null_false_positive_rate": {
             f"{r.model}/{r.method}": round(r.false_positive_rate, 4)
             for r in calibrated.itertuples()
         },
         "models": models,
-        "n_for_95pct_detection": smallest_detecting_n(curves),
+        "works_for_95pct_detection": smallest_detecting_n(curves),
     }
 
 
@@ -459,9 +476,9 @@ def audit_catalogue(
     rejected.csv in out_dir), its split with the roles given, the model's features under
     `attacks` (settings by family, as in params.yaml features.attacks; default: every
     registered attack at its defaults), the blind baseline and `model_dataset_inference`
-    under the model's `name` (which seeds the draws), so that a study of the same catalogue
-    and model with the same settings gives the same p-values. Returns the tables of
-    `model_dataset_inference` plus manifest and rejected."""
+    under the model's `name`; the draws are seeded by the works and `di.seed`, so that a
+    study of the same catalogue with the same settings gives the same p-values under any
+    name. Returns the tables of `model_dataset_inference` plus manifest and rejected."""
     from audio_di.corpus.folder import catalogue_files, ingest_catalogue
     from audio_di.di import MIN_WORKS
     from audio_di.io import write_table
@@ -486,7 +503,7 @@ def audit_catalogue(
     write_table(rejected, out_dir / "rejected.csv")
     splits = make_splits(manifest, members=[], heldout_fraction=0.5, seed=di.seed)
     try:
-        check_set_sizes(splits, max(MIN_WORKS[m] for m in di.methods))
+        check_set_sizes(splits, MIN_WORKS)
     except ValueError as err:
         raise ValueError(
             f"{err} ({len(rejected)} rejected: see {out_dir / 'rejected.csv'})"
@@ -496,28 +513,20 @@ def audit_catalogue(
         spec, manifest_path, splits, attacks or default_attacks(), batch_size, device
     )
     stats = corpus_statistics(manifest_path, splits, catalogue.sample_rate)
-    tables = model_dataset_inference(name, features, splits, stats, di)
+    tables = model_dataset_inference(name, features, splits, stats, di, known_nonmembers=False)
     return {**tables, "manifest": manifest, "rejected": rejected}
 
 
-def verdict_sentence(verdicts: pd.DataFrame, model: str, alpha: float) -> str:
-    """One sentence per artist: detected or not, by which method at what p, on how many
-    clips, and whether the blind baseline flagged a distribution shift."""
+def verdict_sentence(verdicts: pd.DataFrame, model: str) -> str:
+    """One sentence per artist and method: the outcome and its reason, on how many works and
+    clips, and what the blind shift test found."""
     sentences = []
-    for artist, group in verdicts.groupby("artist", sort=True):
-        who = "The catalogue" if artist == "catalogue" else f"The catalogue of {artist}"
-        found = group.loc[group["detected"].astype(bool), "method"].tolist()
-        head = (
-            f"was detected in {model} by {' and '.join(found)}"
-            if found
-            else (f"was not detected in {model}")
-        )
-        pvalues = ", ".join(f"{r.method} p = {r.p_value:.3g}" for r in group.itertuples())
-        first = group.iloc[0]
-        shift = "flagged" if first["shift_flag"] else "did not flag"
+    for r in verdicts.sort_values(["artist", "method"]).itertuples():
+        who = "The catalogue" if r.artist == "catalogue" else f"The catalogue of {r.artist}"
         sentences.append(
-            f"{who} {head} ({pvalues}; alpha {alpha}) with {first['n_suspect']} suspect and "
-            f"{first['n_validation']} validation clips; the blind baseline {shift} a "
-            f"distribution shift between the sets (AUC {first['blind_auc']:.2f})."
+            f"{who}: {r.verdict} in {model} by {r.method} ({r.reason}; p = {r.p_value:.3g} "
+            f"+/- {r.p_mc_error:.1g} from {r.permutations} relabellings) on {r.works_suspect} "
+            f"suspect works ({r.n_suspect} clips) and {r.works_validation} validation works "
+            f"({r.n_validation} clips); blind audio-statistics test p = {r.shift_p:.3g}."
         )
     return "\n".join(sentences)

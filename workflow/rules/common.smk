@@ -54,11 +54,6 @@ def corpora_of_kind(kind):
     return "|".join(names) if names else "(?!)"
 
 
-def min_works():
-    """Works each suspect and validation set needs for the configured DI procedures."""
-    return max(MIN_WORKS[method] for method in config["di"]["methods"])
-
-
 def corpus_artists(corpus):
     """Every artist rendered for a corpus: evaluated ones first, then filler."""
     spec = CORPORA[corpus]

@@ -28,7 +28,6 @@ rule di_model:
         contamination="results/di/models/{model}/contamination.csv",
     params:
         di=canonical(config["di"]),
-        bootstrap=config["mia"]["bootstrap"],
         seed=config["seed"],
     conda:
         STUDY_ENV

@@ -1,7 +1,8 @@
 import pandas as pd
 
+from audio_di.di import DISettings
 from audio_di.io import log_to, write_table
-from audio_di.study import DISettings, model_dataset_inference
+from audio_di.study import model_dataset_inference
 
 with log_to(snakemake.log[0], f"di {snakemake.wildcards.model}") as job:
     tables = model_dataset_inference(
@@ -9,9 +10,7 @@ with log_to(snakemake.log[0], f"di {snakemake.wildcards.model}") as job:
         pd.read_parquet(snakemake.input.features),
         pd.read_csv(snakemake.input.splits),
         pd.read_parquet(snakemake.input.stats),
-        DISettings(
-            **snakemake.params.di, bootstrap=snakemake.params.bootstrap, seed=snakemake.params.seed
-        ),
+        DISettings.from_config(snakemake.params.di, snakemake.params.seed),
     )
     for name, table in tables.items():
         write_table(table, snakemake.output[name])

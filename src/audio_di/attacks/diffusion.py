@@ -145,9 +145,10 @@ def _pia(adapter, audio, meta, settings, normalise: bool) -> dict[str, torch.Ten
     cond = adapter.condition(meta)
     eps0 = _eps(adapter, x0.float(), _steps(0, x0.device, batch), cond, x0.dtype)
     if normalise:
-        # The expected norm of standard normal noise of this size is about sqrt(numel).
-        norm = eps0.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *ones)
-        eps0 = eps0 / norm * math.sqrt(eps0[0].numel())
+        # As Kong et al.'s code (PIA repository, components.PIAN): rescale per clip so that
+        # the mean absolute value is a standard normal's, sqrt(2 / pi).
+        scale = eps0.abs().flatten(1).mean(dim=1).clamp_min(1e-12).view(-1, *ones)
+        eps0 = eps0 / scale * math.sqrt(2 / math.pi)
     t = torch.tensor(timesteps, device=x0.device).repeat_interleave(batch)
     abar = _abar(adapter, t, x0.dim())
     eps = eps0.repeat(copies, *ones)
@@ -170,7 +171,11 @@ def pia(
 def pian(
     adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
 ) -> dict[str, torch.Tensor]:
-    """PIA with eps0 rescaled per clip to the norm of standard normal noise, sqrt(numel)."""
+    """PIAN: PIA with eps0 rescaled per clip to the mean absolute value of standard normal
+    noise, sqrt(2 / pi), so that it looks like the Gaussian noise the model was trained on.
+
+    Kong et al., "An Efficient Membership Inference Attack for the Diffusion Model by
+    Proximal Initialization", arXiv 2305.18355 (ICLR 2024)."""
     return _pia(adapter, audio, meta, settings, normalise=True)
 
 

@@ -1,0 +1,80 @@
+"""Do the study's verdicts hang on a seed or a model's name? Features held fixed.
+
+Reruns every verdict of a finished study (results/features, splits and blind statistics)
+under `--seeds` values of the DI seed, and under as many made-up model names, and counts the
+verdicts (model x artist x method) whose outcome never changes. The DI seed moves the fold
+assignments and the relabellings; the name should move nothing, since no draw is seeded by it.
+
+Usage: python benchmarks/di_stability.py [--results results] [--params params.yaml] [--seeds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from audio_di.di import DISettings
+from audio_di.study import collection_verdicts, collections
+
+
+def outcomes(found: dict, di: DISettings, name=lambda model: model) -> pd.Series:
+    rows = [
+        row[:4] + (row[12], row[8])
+        for model, cols in found.items()
+        for c in cols
+        for row in collection_verdicts(name(model), c, di)
+    ]
+    table = pd.DataFrame(rows, columns=["model", "artist", "status", "method", "verdict", "p"])
+    table["model"] = [model for model, cols in found.items() for c in cols for _ in di.methods]
+    return table.set_index(["model", "artist", "status", "method"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--seeds", type=int, default=20)
+    args = parser.parse_args()
+    params = yaml.safe_load(args.params.read_text())
+    di = DISettings.from_config(params["di"], params["seed"])
+    found = {}
+    for model, spec in sorted(params["models"].items()):
+        corpus = spec["corpus"]
+        found[model] = collections(
+            model,
+            pd.read_parquet(args.results / f"features/{model}.parquet"),
+            pd.read_csv(args.results / f"splits/{corpus}.csv"),
+            pd.read_parquet(args.results / f"blind/{corpus}_stats.parquet"),
+        )
+    started = time.perf_counter()
+    by_seed = pd.concat(
+        {seed: outcomes(found, replace(di, seed=seed)) for seed in range(args.seeds)}, axis=1
+    )
+    by_name = pd.concat(
+        {i: outcomes(found, di, lambda m, i=i: f"{m}_renamed_{i}") for i in range(args.seeds)},
+        axis=1,
+    )
+    elapsed = time.perf_counter() - started
+    for label, table in (("DI seeds", by_seed), ("model names", by_name)):
+        verdicts = table.xs("verdict", axis=1, level=1)
+        stable = verdicts.nunique(axis=1) == 1
+        print(
+            f"{label}: {stable.mean():.1%} of {len(stable)} verdicts unchanged over "
+            f"{args.seeds} values"
+        )
+        if not stable.all():
+            changed = verdicts[~stable].apply(lambda r: r.value_counts().to_dict(), axis=1)
+            p = table.xs("p", axis=1, level=1)[~stable]
+            for key, counts in changed.items():
+                low, high = p.loc[key].min(), p.loc[key].max()
+                print(f"  {'/'.join(key)}: {counts}, p {low:.4f}-{high:.4f}")
+    print(f"({elapsed:.0f} s for {2 * args.seeds} reruns of every verdict)")
+
+
+if __name__ == "__main__":
+    main()
