@@ -70,6 +70,10 @@ def test_wrong_type_stops_the_run_naming_it(tmp_path):
             lambda c: c["models"]["diffusion_overfit"].update(kind="musicgen"),
             "models.diffusion_overfit: a musicgen model is not trained here; give its source",
         ),
+        (
+            lambda c: c["models"]["ar_overfit"].update(window="clip"),
+            "models.ar_overfit.window: only stable_audio models take window, not embedded_ar",
+        ),
     ],
 )
 def test_cross_references_are_checked(edit, message):
@@ -111,6 +115,14 @@ def test_a_pretrained_model_on_a_folder_corpus_is_not_trained(tmp_path):
         (lambda c: c["corpora"]["mine"].pop("manifest"), "'manifest' is a required property"),
         (lambda c: c["models"]["musicgen_small"].pop("source"), "'source' is a required property"),
         (lambda c: c["models"]["ar_overfit"].pop("regime"), "'regime' is a required property"),
+        (
+            lambda c: c["models"]["musicgen_small"].update(kind="stable_audio", window="full"),
+            "'full' is not one of ['padded', 'clip']",
+        ),
+        (
+            lambda c: c["models"]["musicgen_small"].update(kind="audioldm2", latent="mode"),
+            "'mode' is not one of ['mean', 'sample']",
+        ),
     ],
 )
 def test_folder_corpora_and_pretrained_models_are_validated(tmp_path, edit, message):

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 from audio_di.attacks import ATTACKS, extract_features
 from audio_di.audio import conform
 from audio_di.models import PRETRAINED, load_adapter
+from audio_di.models.audioldm2 import normalise
 from audio_di.models.pretrained import PROMPT_TEMPLATE, prompts
 from audio_di.models.random_init import save_random_checkpoint
 from audio_di.models.stable_audio import STEPS
@@ -114,12 +115,15 @@ def test_every_attack_runs_deterministically_and_batch_independently(kind, adapt
     assert np.isfinite(values).all()
     again = extract_features(adapter, audio, meta, attacks, batch_size=3, reference=reference)
     np.testing.assert_array_equal(again.iloc[:, 1:].to_numpy(), values)
-    # Other batch sizes and company: clip 2 alone, clips 1 and 2 in a batch of two.
+    # Other batch sizes and company: clip 2 alone, clips 1 and 2 in a batch of two. Clip 2
+    # has no text, so its conditional gaps are zero up to float noise (atol).
     alone = extract_features(adapter, audio[2:], meta[2:], attacks, 1, reference)
     split = extract_features(adapter, audio[1:], meta[1:], attacks, 2, reference)
     for part in (alone, split):
         expected = table.set_index("clip_id").loc[part["clip_id"]]
-        np.testing.assert_allclose(part.iloc[:, 1:].to_numpy(), expected.to_numpy(), rtol=1e-3)
+        np.testing.assert_allclose(
+            part.iloc[:, 1:].to_numpy(), expected.to_numpy(), rtol=1e-3, atol=1e-6
+        )
 
 
 def test_prompts_use_caption_then_artist_then_nothing():
@@ -232,24 +236,88 @@ def test_stable_audio_epsilon_from_v(adapters, monkeypatch):
     assert adapter.alphas_cumprod[0] == 1 and adapter.alphas_cumprod[-1] < 1e-5
 
 
-def test_stable_audio_duration_follows_the_clip(adapters):
-    adapter = adapters["stable_audio"]
+def durations(adapter, x0: torch.Tensor, meta: pd.DataFrame) -> tuple[list, list, torch.Tensor]:
+    """(start_seconds, end_seconds) that predict gives the projection model, and its output."""
     calls = []
-    projection = adapter.pipe.projection_model
-    hook = projection.register_forward_hook(
+    hook = adapter.pipe.projection_model.register_forward_hook(
         lambda m, args, kw, out: calls.append(kw), with_kwargs=True
     )
     try:
         with torch.inference_mode():
-            x0 = adapter.encode(torch.zeros(1, 2, adapter.sample_rate))
-            adapter.predict(x0, torch.tensor([100]), adapter.null_condition(1))
+            out = adapter.predict(x0, torch.tensor([100] * len(x0)), adapter.condition(meta))
     finally:
         hook.remove()
-    (seconds,) = [c["end_seconds"] for c in calls if "end_seconds" in c]
-    assert seconds.tolist() == pytest.approx([1.0])
+    (kw,) = [c for c in calls if "end_seconds" in c]
+    return kw["start_seconds"].tolist(), kw["end_seconds"].tolist(), out
+
+
+def test_stable_audio_scores_a_short_clip_on_the_padded_window(adapters):
+    """As stable-audio-tools' PadCrop_Normalized_T presented a file shorter than the window:
+    the clip at the start of sample_size zero samples, all of them through the VAE and the
+    transformer, with seconds_start 0 and seconds_total the clip's length rounded up."""
+    adapter = adapters["stable_audio"]
+    vae, frames = adapter.pipe.vae, adapter.pipe.transformer.config.sample_size
+    window = frames * vae.hop_length
+    samples = adapter.sample_rate + 100  # 1.0125 s, under the 1.024 s window
+    _, meta = clips(adapter, 2)
+    audio = 0.1 * torch.randn(2, 2, samples, generator=torch.Generator().manual_seed(0))
+    padded = torch.zeros(2, 2, window)
+    padded[..., :samples] = audio
+    with torch.inference_mode():
+        x0 = adapter.encode(audio)
+        expected = vae.encode(padded).latent_dist.mean
+    torch.testing.assert_close(x0, expected)
+    start, end, out = durations(adapter, x0, meta)
+    assert out.shape == x0.shape == (2, vae.config.decoder_input_channels, frames)
+    assert start == [0, 0] and end == [2, 2]
+
+
+def test_stable_audio_window_clip_scores_the_clip_alone(folders):
+    """window: clip, the earlier behaviour: a latent as long as the clip, seconds_end its
+    length from the latent's frames."""
+    spec = {"kind": "stable_audio", "source": str(folders["stable_audio"]), "window": "clip"}
+    adapter = load_adapter(spec)
+    _, meta = clips(adapter, 1)
+    with torch.inference_mode():
+        x0 = adapter.encode(torch.zeros(1, 2, 2 * adapter.sample_rate))
+    start, end, _ = durations(adapter, x0, meta)
+    assert x0.shape[-1] == 2 * adapter.sample_rate // adapter.pipe.vae.hop_length
+    assert start == [0] and end == pytest.approx([2.0])
+
+
+def test_stable_audio_refuses_clips_longer_than_the_window(adapters):
+    adapter = adapters["stable_audio"]
+    too_long = torch.zeros(1, 2, adapter.sample_rate * 3 // 2)
+    with pytest.raises(ValueError, match=r"1\.50 s are longer than .* of 1\.02 s.*window: clip"):
+        adapter.encode(too_long)
 
 
 # -- AudioLDM2 ------------------------------------------------------------------------------------
+
+
+def authors_normalize_wav(waveform: np.ndarray) -> np.ndarray:
+    """normalize_wav of the AudioLDM data code (haoheliu/AudioLDM2
+    audioldm2/utilities/data/dataset.py), on one mono waveform."""
+    waveform = waveform - np.mean(waveform)
+    waveform = waveform / (np.max(np.abs(waveform)) + 1e-8)
+    return waveform * 0.5
+
+
+def test_audioldm2_normalises_each_clip_as_the_authors_data_code(adapters):
+    """Each clip's mel is that of its waveform with the mean removed and the peak at 0.5,
+    so a clip's level and offset no longer change its latent."""
+    adapter = adapters["audioldm2"]
+    audio, _ = clips(adapter, 2)
+    audio[0] = 3 * audio[0] + 0.2
+    expected = np.stack([authors_normalize_wav(clip) for clip in audio]).astype(np.float32)
+    np.testing.assert_allclose(normalise(torch.from_numpy(audio)), expected, atol=1e-6)
+    batch = torch.from_numpy(audio)[:, None]
+    with torch.inference_mode():
+        mel = adapter.log_mel(batch)
+        theirs = adapter.mel(torch.from_numpy(expected)).clamp_min(1e-5).log()
+        quieter = adapter.log_mel(0.1 * batch - 0.05)
+    torch.testing.assert_close(mel[:, 0], theirs[..., : mel.shape[2]].transpose(1, 2))
+    torch.testing.assert_close(quieter, mel, atol=1e-4, rtol=1e-4)
 
 
 def test_audioldm2_prompt_encoding_matches_the_pipeline(adapters):
@@ -291,6 +359,77 @@ def test_audioldm2_latent_is_the_scaled_vae_mean_of_the_mel(adapters):
     assert mel.shape[3] == adapter.pipe.vocoder.config.model_in_dim
     torch.testing.assert_close(x0, mean * adapter.pipe.vae.config.scaling_factor)
     assert adapter.prediction_type == adapter.pipe.scheduler.config.prediction_type
+
+
+# -- MusicGen's null condition ---------------------------------------------------------------------
+
+
+def test_musicgen_null_is_transformers_unconditional_input(adapters):
+    adapter = adapters["musicgen"]
+    unconditional = adapter.model.get_unconditional_inputs(3)
+    null = adapter.null_condition(3)
+    assert torch.equal(null["hidden"], unconditional.encoder_outputs[0])
+    assert torch.equal(null["mask"], unconditional.attention_mask)
+
+
+def test_musicgen_scores_a_clip_without_text_under_the_null(adapters):
+    """audiocraft's T5Conditioner gives an empty description mask 0 and zero states."""
+    adapter = adapters["musicgen"]
+    _, meta = clips(adapter, 3)  # the last clip has neither caption nor artist
+    codes = torch.randint(adapter.vocab_size, (3, adapter.num_codebooks, 8))
+    with torch.inference_mode():
+        cond = adapter.condition(meta)
+        scored = adapter.logits(codes, cond)
+        null = adapter.logits(codes[2:], adapter.null_condition(1))
+    assert cond["mask"][:2, 0].all()  # the other two have text
+    assert not cond["mask"][2].any() and not cond["hidden"][2].any()
+    torch.testing.assert_close(scored[2:], null)
+
+
+# -- VAE latents ----------------------------------------------------------------------------------
+
+
+# The standard deviation of each clip's latent under its VAE posterior.
+POSTERIOR_STD = {
+    "audioldm2": lambda adapter, audio: (
+        adapter.pipe.vae.encode(adapter.log_mel(audio)).latent_dist.std
+        * adapter.pipe.vae.config.scaling_factor
+    ),
+    "stable_audio": lambda adapter, audio: (
+        adapter.pipe.vae.encode(
+            torch.nn.functional.pad(audio, (0, adapter.window_samples - audio.shape[-1]))
+        ).latent_dist.std
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["audioldm2", "stable_audio"])
+def test_latent_sample_is_a_posterior_draw_fixed_by_the_clip(kind, adapters, folders):
+    """latent: sample draws from the posterior, as training did, with noise fixed by the clip's
+    audio (the same on a rerun and in any batch); the default is the posterior mean."""
+    default = adapters[kind]
+    drawn = load_adapter({"kind": kind, "source": str(folders[kind]), "latent": "sample"})
+    audio, _ = clips(default, 3)
+    batch = torch.from_numpy(audio)[:, None].expand(-1, default.channels, -1)
+    with torch.inference_mode():
+        centre, sample = default.encode(batch), drawn.encode(batch)
+        again, alone = drawn.encode(batch), drawn.encode(batch[2:])
+        noise = (sample - centre) / POSTERIOR_STD[kind](default, batch)
+    assert torch.equal(sample, again)
+    torch.testing.assert_close(alone, sample[2:])
+    assert abs(noise.mean().item()) < 0.1 and 0.9 < noise.std().item() < 1.1
+    with pytest.raises(ValueError, match=r"latent must be one of \['mean', 'sample'\], got 'mode'"):
+        load_adapter({"kind": kind, "source": str(folders[kind]), "latent": "mode"})
+
+
+def test_settings_reach_only_the_kinds_that_take_them(folders):
+    with pytest.raises(ValueError, match=r"musicgen models take no \['latent', 'window'\]"):
+        spec = {"kind": "musicgen", "source": str(folders["musicgen"])}
+        load_adapter(spec | {"window": "clip", "latent": "mean"})
+    with pytest.raises(ValueError, match=r"window must be one of \['padded', 'clip'\]"):
+        load_adapter(
+            {"kind": "stable_audio", "source": str(folders["stable_audio"]), "window": "full"}
+        )
 
 
 # -- loading rules --------------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 EMBEDDED_KINDS = ("embedded_diffusion", "embedded_ar")
+# Scoring settings of a model spec (models.<name>.<key>) and the kinds that take each; the
+# schema checks their values, load_adapter passes them to the adapter.
+MODEL_SETTINGS = {"latent": ("audioldm2", "stable_audio"), "window": ("stable_audio",)}
 
 
 def check_study(config: dict) -> None:
@@ -26,6 +29,12 @@ def check_study(config: dict) -> None:
     for name, model in config["models"].items():
         if model["corpus"] not in corpora:
             raise ValueError(f"models.{name}.corpus: unknown corpus {model['corpus']!r}")
+        for key, kinds in MODEL_SETTINGS.items():
+            if key in model and model["kind"] not in kinds:
+                raise ValueError(
+                    f"models.{name}.{key}: only {' and '.join(kinds)} models take {key}, "
+                    f"not {model['kind']}"
+                )
         reference = model.get("reference")
         if reference is not None:
             other = config["models"].get(reference)

@@ -3,7 +3,7 @@ import shutil
 
 from snakemake.utils import validate
 
-from audio_di.config import check_study
+from audio_di.config import MODEL_SETTINGS, check_study
 from audio_di.di import MIN_WORKS
 
 validate(config, "../schemas/params.schema.yaml")
@@ -103,10 +103,11 @@ def model_inputs(wildcards):
 
 def model_spec(model):
     """The model as load_adapter takes it: kind, source (results/models/<model> for a model
-    trained here), and revision and dtype where given."""
+    trained here), and revision, dtype and scoring settings (latent, window) where given."""
     spec = MODELS[model]
     loaded = {"kind": spec["kind"], "source": spec.get("source", f"results/models/{model}")}
-    return loaded | {key: spec[key] for key in ("revision", "dtype") if key in spec}
+    keys = ("revision", "dtype", *MODEL_SETTINGS)
+    return loaded | {key: spec[key] for key in keys if key in spec}
 
 
 def reference_spec(model):

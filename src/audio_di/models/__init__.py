@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from audio_di.config import MODEL_SETTINGS
 from audio_di.models.audioldm2 import AudioLDM2
 from audio_di.models.base import Adapter, AutoregressiveAdapter, DiffusionAdapter
 from audio_di.models.embedded import EmbeddedAR, EmbeddedDiffusion
@@ -50,22 +51,30 @@ def load_adapter(spec: dict, device: str = "cpu") -> Adapter:
 
     The spec's own `device` (e.g. "auto": CUDA where there is one) wins over the argument;
     `revision` and `dtype` (float32, float16, bfloat16) reach the kinds in PRETRAINED, while
-    embedded models are float32 folders and ignore them.
+    embedded models are float32 folders and ignore them. The scoring settings of
+    config.MODEL_SETTINGS (`latent`, `window`) reach the kinds that take them; another kind
+    given one is refused.
     """
     from audio_di.study import resolve_device
 
     missing = [key for key in ("kind", "source") if key not in spec]
     if missing:
         raise ValueError(f"model spec {spec} lacks {missing}")
-    cls = _model_class(spec["kind"])
+    kind = spec["kind"]
+    cls = _model_class(kind)
+    settings = {key: spec[key] for key in MODEL_SETTINGS if key in spec}
+    refused = sorted(key for key in settings if kind not in MODEL_SETTINGS[key])
+    if refused:
+        raise ValueError(f"model spec {spec}: {kind} models take no {refused}")
     device = resolve_device(str(spec.get("device") or device))
-    if spec["kind"] not in PRETRAINED:
+    if kind not in PRETRAINED:
         return cls.from_pretrained(spec["source"], device)
     return cls.from_pretrained(
         spec["source"],
         device,
         revision=spec.get("revision"),
         dtype=spec.get("dtype") or "float32",
+        **settings,
     )
 
 

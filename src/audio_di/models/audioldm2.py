@@ -1,13 +1,25 @@
 """AudioLDM2 (diffusers `AudioLDM2Pipeline`) as a diffusion adapter.
 
 x0 is the VAE latent of the clip's log-mel image (batch, 1, frames, mel bins), scaled by the
-VAE's scaling factor, as the pipeline's latents are before `vae.decode`. The mel follows the
-pipeline's vocoder, which turns such mels back into audio: its sampling rate, its number of
-mel bins (`model_in_dim`) and its hop (the product of its upsampling rates), with AudioLDM's
-1024-point STFT at 16 kHz (scaled to other rates), Slaney mel filters over 0 .. rate/2 and the
-natural log of the magnitude floored at 1e-5. The condition follows the pipeline's
-`encode_prompt` (CLAP and T5 through the projection and the GPT-2 language model); the
-denoiser is its UNet, with the scheduler's alphas_cumprod and prediction type.
+VAE's scaling factor, as the pipeline's latents are before `vae.decode`. Before the mel, each
+clip (mixed to mono) is normalised as the AudioLDM family's data code normalises every
+training segment (`normalise`). The mel follows the pipeline's vocoder, which turns such mels
+back into audio: its sampling rate, its number of mel bins (`model_in_dim`) and its hop (the
+product of its upsampling rates), with AudioLDM's 1024-point STFT at 16 kHz (scaled to other
+rates), Slaney mel filters over 0 .. rate/2 and the natural log of the magnitude floored at
+1e-5. The condition follows the pipeline's `encode_prompt` (CLAP and T5 through the projection
+and the GPT-2 language model); the denoiser is its UNet, with the scheduler's alphas_cumprod
+and prediction type.
+
+The latent is the posterior mean by default (`latent: mean`). Training drew a sample from the
+posterior (`get_first_stage_encoding` in haoheliu/AudioLDM2
+audioldm2/latent_diffusion/models/ddpm.py calls `encoder_posterior.sample()`); the mean is that
+sample's expected value, and it keeps a clip's score free of posterior noise, which does not
+depend on whether the clip was trained on. `latent: sample` scores a posterior sample instead,
+its noise fixed by the clip's audio.
+
+Not matched: training also padded each segment with zeros to 10.24 s (`pad_wav` in the same
+data code), while the adapter scores a clip at its own length.
 """
 
 from __future__ import annotations
@@ -21,23 +33,40 @@ import torchaudio
 
 from audio_di.models.base import DiffusionAdapter, module_groups
 from audio_di.models.pretrained import (
+    LATENTS,
     PromptEncoder,
+    choice,
     load_pipeline,
     pad_stack,
     prompts,
+    vae_latent,
 )
+
+# The peak of every normalised waveform.
+PEAK = 0.5
+
+
+def normalise(wave: torch.Tensor) -> torch.Tensor:
+    """Waveforms (..., samples), each with its mean removed, then divided by its peak (plus
+    1e-8) and scaled to PEAK: `normalize_wav`, which the AudioLDM data code applies to every
+    segment after resampling and before padding and the mel (haoheliu/AudioLDM2
+    audioldm2/utilities/data/dataset.py; the same in haoheliu/AudioLDM-training-finetuning
+    audioldm_train/utilities/data/dataset.py)."""
+    centred = wave - wave.mean(dim=-1, keepdim=True)
+    return centred / (centred.abs().amax(dim=-1, keepdim=True) + 1e-8) * PEAK
 
 
 class AudioLDM2(DiffusionAdapter):
     kind = "audioldm2"
 
-    def __init__(self, pipeline):
+    def __init__(self, pipeline, latent: str = "mean"):
         if pipeline.text_encoder_2.config.model_type != "t5":
             raise ValueError(
                 "only text-to-audio AudioLDM2 checkpoints (T5 second text encoder) are supported, "
                 f"not {pipeline.text_encoder_2.config.model_type!r} (text-to-speech)"
             )
         self.pipe = pipeline
+        self.latent = choice("latent", latent, LATENTS)
         for module in (pipeline.vae, pipeline.unet, pipeline.text_encoder, pipeline.vocoder):
             module.eval()
         self.device = pipeline.unet.device
@@ -69,10 +98,12 @@ class AudioLDM2(DiffusionAdapter):
         device: str | torch.device = "cpu",
         revision: str | None = None,
         dtype: str = "float32",
+        latent: str = "mean",
     ) -> Self:
         from diffusers import AudioLDM2Pipeline
 
-        return cls(load_pipeline("AudioLDM2", AudioLDM2Pipeline, source, revision, dtype, device))
+        pipeline = load_pipeline("AudioLDM2", AudioLDM2Pipeline, source, revision, dtype, device)
+        return cls(pipeline, latent)
 
     # -- conditioning ----------------------------------------------------------------------
 
@@ -131,9 +162,10 @@ class AudioLDM2(DiffusionAdapter):
     # -- the diffusion interface -----------------------------------------------------------
 
     def log_mel(self, audio: torch.Tensor) -> torch.Tensor:
-        """(batch, channels, samples) -> (batch, 1, frames, mel bins), frames a multiple of the
-        VAE's downsampling factor (the tail is cut)."""
-        mel = self.mel(audio.float().mean(dim=1).to(self.device)).clamp_min(1e-5).log()
+        """(batch, channels, samples) -> (batch, 1, frames, mel bins) of the normalised mono
+        clips, frames a multiple of the VAE's downsampling factor (the tail is cut)."""
+        wave = normalise(audio.float().mean(dim=1).to(self.device))
+        mel = self.mel(wave).clamp_min(1e-5).log()
         factor = self.pipe.vae_scale_factor
         frames = mel.shape[-1] // factor * factor
         if frames == 0:
@@ -142,8 +174,8 @@ class AudioLDM2(DiffusionAdapter):
 
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
         vae = self.pipe.vae
-        latent = vae.encode(self.log_mel(audio).to(self.dtype)).latent_dist.mode()
-        return latent * vae.config.scaling_factor
+        posterior = vae.encode(self.log_mel(audio).to(self.dtype)).latent_dist
+        return vae_latent(posterior, audio, self.latent) * vae.config.scaling_factor
 
     def predict(self, x_t: torch.Tensor, t: torch.Tensor, cond: dict[str, torch.Tensor]):
         return self.pipe.unet(

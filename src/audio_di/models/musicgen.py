@@ -5,6 +5,15 @@ the delay pattern: codebook k is shifted right by k steps, so at decoder positio
 codebook k's code of frame j - k, after a start token and k pad tokens. `logits` builds that
 delayed input and reads each code's distribution back at position s + k, so that the
 log-probabilities line up with the undelayed codes (batch, K, frames) that `tokenize` returns.
+
+The condition is the T5 states of each clip's prompt (caption, else a template on the artist).
+The null condition is what MusicGen learned as "no text": one zero state with attention mask
+0, as transformers' `get_unconditional_inputs` and the guidance of its `generate` give it
+(huggingface/transformers src/transformers/models/musicgen/modeling_musicgen.py), and as
+audiocraft's T5Conditioner gives a dropped or empty description, whose mask it sets to 0 and
+whose states it multiplies by that mask (facebookresearch/audiocraft
+audiocraft/modules/conditioners.py). A clip with neither caption nor artist has no text, so
+it is scored under the null condition too, not under T5 states of the empty string.
 """
 
 from __future__ import annotations
@@ -78,20 +87,26 @@ class MusicGen(AutoregressiveAdapter):
     # -- conditioning ----------------------------------------------------------------------
 
     def _encode_prompt(self, text: str) -> tuple[torch.Tensor]:
-        ids = self.tokenizer(text, return_tensors="pt").to(self.device)
-        hidden = self.model.text_encoder(**ids).last_hidden_state
+        if not text:
+            (hidden,) = self.model.get_unconditional_inputs(1).encoder_outputs
+        else:
+            ids = self.tokenizer(text, return_tensors="pt").to(self.device)
+            hidden = self.model.text_encoder(**ids).last_hidden_state
         return (hidden[0],)
 
     def _batch_condition(self, texts: list[str]) -> dict[str, torch.Tensor]:
         hidden, mask = pad_stack([encoded for (encoded,) in self.prompts(texts)])
+        # No text: mask 0, which the model multiplies into the states (the null condition).
+        mask[torch.tensor([not text for text in texts], device=mask.device)] = 0
         return {"hidden": hidden, "mask": mask}
 
     def condition(self, meta: pd.DataFrame) -> dict[str, torch.Tensor]:
-        """T5 states of each clip's prompt (caption, else a template on the artist)."""
+        """T5 states of each clip's prompt (caption, else a template on the artist); the null
+        condition for a clip with neither."""
         return self._batch_condition(prompts(meta))
 
     def null_condition(self, batch_size: int) -> dict[str, torch.Tensor]:
-        """The empty prompt."""
+        """transformers' `get_unconditional_inputs`: one zero state, attention mask 0."""
         return self._batch_condition([""] * batch_size)
 
     # -- codes and their log-probabilities -------------------------------------------------

@@ -7,6 +7,7 @@ source and what was expected there.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -16,7 +17,12 @@ from typing import Any, TypeVar
 import pandas as pd
 import torch
 
+from audio_di.seeding import stable_seed
+
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# The VAE latent a diffusion adapter scores (model spec key `latent`): the posterior mean or a
+# sample from the posterior.
+LATENTS = ("mean", "sample")
 # Pickled weights, which can run code when loaded.
 PICKLED = (".bin", ".pt", ".pth", ".ckpt")
 # The text condition of a clip without a caption.
@@ -29,6 +35,13 @@ def torch_dtype(name: str) -> torch.dtype:
     if name not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {name!r}")
     return DTYPES[name]
+
+
+def choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
+    """A model setting checked against its allowed values."""
+    if value not in allowed:
+        raise ValueError(f"{key} must be one of {list(allowed)}, got {value!r}")
+    return value
 
 
 def offline() -> bool:
@@ -166,3 +179,18 @@ def pad_stack(sequences: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
         padded[i, : len(s)] = s
         mask[i, : len(s)] = 1
     return padded, mask
+
+
+def vae_latent(posterior: Any, audio: torch.Tensor, latent: str) -> torch.Tensor:
+    """The latent of each clip from its VAE posterior (diffusers' Gaussian, with mean and std):
+    the mean, or a sample whose noise is fixed by the clip's audio, so that it does not depend
+    on the clip's batch and a rerun draws the same one."""
+    if latent == "mean":
+        return posterior.mean
+    generators = [torch.Generator().manual_seed(audio_seed(clip)) for clip in audio]
+    return posterior.sample(generator=generators)
+
+
+def audio_seed(clip: torch.Tensor) -> int:
+    """A seed from a clip's samples."""
+    return stable_seed(hashlib.sha256(clip.float().cpu().numpy().tobytes()).hexdigest())
