@@ -9,8 +9,11 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
-    from audio_di.di import METHODS
+    # Defaults come from the settings objects, whose defaults are params.yaml's.
+    from audio_di.audit import Catalogue, Scoring
+    from audio_di.di import METHODS, DISettings
 
+    di, catalogue, scoring = DISettings(), Catalogue(), Scoring()
     parser = argparse.ArgumentParser(prog="audio-di", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     audit = commands.add_parser(
@@ -52,19 +55,21 @@ def _parser() -> argparse.ArgumentParser:
         help="take the attack settings from a study config's features.attacks "
         "(default: every attack of the model's family at its default settings)",
     )
-    audit.add_argument("--device", default="auto")
-    audit.add_argument("--batch-size", type=int, default=16)
-    audit.add_argument("--clip-seconds", type=float, default=10.0)
-    audit.add_argument("--sample-rate", type=int, default=44100, help="rate the clips are kept at")
-    audit.add_argument("--max-clips-per-file", type=int)
-    audit.add_argument("--methods", nargs="+", default=sorted(METHODS), choices=sorted(METHODS))
-    audit.add_argument("--folds", type=int, default=5)
-    audit.add_argument("--null-trials", type=int, default=1000)
-    audit.add_argument("--alpha", type=float, default=0.05)
-    audit.add_argument("--n-grid", type=int, nargs="+", default=[5, 10, 20, 50, 100, 200])
-    audit.add_argument("--resamples", type=int, default=200)
-    audit.add_argument("--bootstrap", type=int, default=1000)
-    audit.add_argument("--seed", type=int, default=0)
+    audit.add_argument("--device", default=scoring.device)
+    audit.add_argument("--batch-size", type=int, default=scoring.batch_size)
+    audit.add_argument("--clip-seconds", type=float, default=catalogue.clip_seconds)
+    audit.add_argument(
+        "--sample-rate", type=int, default=catalogue.sample_rate, help="rate the clips are kept at"
+    )
+    audit.add_argument("--max-clips-per-file", type=int, default=catalogue.max_clips_per_file)
+    audit.add_argument("--methods", nargs="+", default=list(di.methods), choices=sorted(METHODS))
+    audit.add_argument("--folds", type=int, default=di.folds)
+    audit.add_argument("--null-trials", type=int, default=di.null_trials)
+    audit.add_argument("--alpha", type=float, default=di.alpha)
+    audit.add_argument("--n-grid", type=int, nargs="+", default=list(di.n_grid))
+    audit.add_argument("--resamples", type=int, default=di.resamples)
+    audit.add_argument("--bootstrap", type=int, default=di.bootstrap)
+    audit.add_argument("--seed", type=int, default=di.seed)
     return parser
 
 
@@ -98,9 +103,12 @@ def study_attacks(path: str | None) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from audio_di.audit import Catalogue, Scoring, audit_catalogue
+    from audio_di.di import DISettings
     from audio_di.io import write_json, write_table
     from audio_di.plots import audit_figure
-    from audio_di.study import Catalogue, DISettings, audit_catalogue, calibration, verdict_sentence
+    from audio_di.steps.analysis import calibration, verdict_sentence
+    from audio_di.tables import AUDIT_PVALUE_VS_N, AUDIT_VERDICTS
 
     out = Path(args.out)
     try:
@@ -124,9 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             args.validation,
             out,
             Catalogue(args.clip_seconds, args.sample_rate, args.max_clips_per_file),
-            device=args.device,
-            batch_size=args.batch_size,
-            di=di,
+            Scoring(args.batch_size, args.device),
+            di,
             attacks=study_attacks(args.attacks),
         )
     except (ValueError, FileNotFoundError) as err:
@@ -138,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     null = tables["null"][tables["null"]["source"] == "validation_split"]
     calibrated = calibration(null, args.alpha)
     sentence = verdict_sentence(verdicts, name, args.alpha)
-    write_table(verdicts, out / "verdicts.csv")
-    write_table(tables["curves"].drop(columns="artist_status"), out / "pvalue_vs_n.csv")
+    write_table(verdicts, out / "verdicts.csv", AUDIT_VERDICTS)
+    write_table(
+        tables["curves"].drop(columns="artist_status"), out / "pvalue_vs_n.csv", AUDIT_PVALUE_VS_N
+    )
     write_json(
         {
             "model": spec | {"name": name},

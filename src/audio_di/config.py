@@ -1,8 +1,25 @@
-"""Cross-checks of a study config that a JSON schema cannot express."""
+"""What the workflow reads of a study config when it parses it: cross-checks that a JSON
+schema cannot express, and the works that the chosen DI procedures need.
+
+The workflow imports this module in every run, so it imports nothing: a change elsewhere in
+the library must not mark the corpus or the feature stage as changed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 EMBEDDED_KINDS = ("embedded_diffusion", "embedded_ar")
+
+# Works each of an artist's suspect and validation sets needs for a DI procedure of
+# audio_di.di to give a p-value: the Welch test on work means needs two a side, and `split`
+# tests on half of each set's works.
+MIN_WORKS = {"crossfit": 2, "split": 4}
+
+
+def min_works(methods: Iterable[str]) -> int:
+    """Works each set needs for all of the given DI procedures."""
+    return max(MIN_WORKS[method] for method in methods)
 
 
 def check_study(config: dict) -> None:

@@ -14,24 +14,39 @@ instead of thousands of scikit-learn fits.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from audio_di.mia import auc
+from audio_di.tables import CONTAMINATION_CURVE, PVALUE_CURVE
 
-CONTAMINATION_COLUMNS = ["fraction", "n", "p_median", "detect_rate"]
-PVALUE_VS_N_COLUMNS = [
-    "model",
-    "artist",
-    "method",
-    "n",
-    "p_median",
-    "p_q25",
-    "p_q75",
-    "detect_rate",
-]
+
+@dataclass(frozen=True)
+class DISettings:
+    """How dataset inference is run: params.yaml `di`, plus mia.bootstrap and seed. The
+    defaults are params.yaml's, and the audit command's (tests/test_settings.py checks both)."""
+
+    # Procedures of METHODS, reported side by side.
+    methods: tuple[str, ...] = ("crossfit", "split")
+    # Cross-fitting folds, each of whole works.
+    folds: int = 5
+    # A p-value below alpha is a detection.
+    alpha: float = 0.05
+    # Set sizes (clips per set) of the p-value-vs-n curve, capped at what each artist has.
+    n_grid: tuple[int, ...] = (5, 10, 20, 50, 100, 200)
+    # Random subsets per point of the p-value-vs-n and contamination curves.
+    resamples: int = 1000
+    # Null trials per model and method for the false-positive calibration.
+    null_trials: int = 1000
+    # Fractions of a member artist's suspect set replaced by non-member clips.
+    contamination: tuple[float, ...] = (0, 0.1, 0.3, 0.5, 0.8, 1.0)
+    # Bootstrap draws of the blind baseline's AUC interval.
+    bootstrap: int = 1000
+    # Seeds every draw, together with the model's and the artist's names.
+    seed: int = 0
 
 
 def fit_logistic(
@@ -195,11 +210,6 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
-# Works each set needs for a procedure to give a p-value: the Welch test on work means needs
-# two works a side, and `split` tests on half of each set's works.
-MIN_WORKS = {"crossfit": 2, "split": 4}
-
-
 def _method(name: str) -> Callable[..., np.ndarray]:
     if name not in METHODS:
         raise ValueError(f"unknown DI method {name!r}; known: {sorted(METHODS)}")
@@ -280,7 +290,7 @@ def pvalue_vs_n(
         )
         q25, median, q75 = np.quantile(p, [0.25, 0.5, 0.75])
         rows.append((n, median, q25, q75, float((p < alpha).mean())))
-    return pd.DataFrame(rows, columns=["n", "p_median", "p_q25", "p_q75", "detect_rate"])
+    return pd.DataFrame(rows, columns=list(PVALUE_CURVE))
 
 
 def _split_works(codes: np.ndarray, trials: int, rng: np.random.Generator) -> np.ndarray:
@@ -334,7 +344,7 @@ def contamination_curve(
     rng = np.random.default_rng(seed)
     codes_s, codes_v = _codes(works_s), _codes(works_v)
     if codes_v.max() + 1 < 4:
-        return pd.DataFrame(columns=CONTAMINATION_COLUMNS)
+        return pd.DataFrame(columns=list(CONTAMINATION_CURVE))
     side_a = _split_works(codes_v, trials, rng)
     n = int(min(len(suspect), side_a.sum(axis=1).min(), (~side_a).sum(axis=1).min()))
     test = _method(method)
@@ -348,7 +358,7 @@ def contamination_curve(
         w_s = np.concatenate([codes_s[pick_s], codes_s.max() + 1 + codes_v[pick_mix]], axis=1)
         p = test(x_s, validation[pick_v], w_s, codes_v[pick_v], folds, rng)
         rows.append((fraction, n, float(np.median(p)), float((p < alpha).mean())))
-    return pd.DataFrame(rows, columns=CONTAMINATION_COLUMNS)
+    return pd.DataFrame(rows, columns=list(CONTAMINATION_CURVE))
 
 
 def false_positive_rate(p: np.ndarray, alpha: float) -> tuple[float, float, float]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from abc import abstractmethod
 from collections.abc import Iterator
@@ -27,12 +26,14 @@ from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from audio_di.audio import log_mel
+from audio_di.io import atomic_path, write_table
 from audio_di.models.base import (
     Adapter,
     AutoregressiveAdapter,
     DiffusionAdapter,
     module_groups,
 )
+from audio_di.tables import TRAINING_LOSS
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -112,12 +113,6 @@ def _audio_chunks(audio: np.ndarray, device: torch.device) -> Iterator[torch.Ten
     for start in range(0, len(audio), CHUNK):
         chunk = np.ascontiguousarray(audio[start : start + CHUNK], dtype=np.float32)
         yield torch.from_numpy(chunk)[:, None].to(device)
-
-
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 class EmbeddedModel(Adapter):
@@ -259,10 +254,11 @@ class EmbeddedModel(Adapter):
         (out_dir / CONFIG_FILE).unlink(missing_ok=True)
         # Clones, because safetensors refuses tensors that share memory (tied embeddings).
         tensors = {k: v.detach().cpu().clone() for k, v in self.parts.state_dict().items()}
-        _atomic_write(out_dir / WEIGHTS_FILE, lambda p: save_file(tensors, str(p)))
-        _atomic_write(out_dir / LOSS_FILE, lambda p: loss_log.to_csv(p, index=False))
-        text = json.dumps(self.config, indent=2)
-        _atomic_write(out_dir / CONFIG_FILE, lambda p: p.write_text(text))
+        with atomic_path(out_dir / WEIGHTS_FILE) as tmp:
+            save_file(tensors, str(tmp))
+        write_table(loss_log, out_dir / LOSS_FILE, TRAINING_LOSS)
+        with atomic_path(out_dir / CONFIG_FILE) as tmp:
+            tmp.write_text(json.dumps(self.config, indent=2))
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str | torch.device = "cpu") -> Self:
