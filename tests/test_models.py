@@ -8,10 +8,11 @@ import pytest
 import torch
 from conftest import FRONTEND, KINDS, SAMPLE_RATE, SAMPLES, TINY, clips, train_tiny
 from safetensors.torch import load_file
+from threadpoolctl import threadpool_limits
 
 from audio_di.models import load_adapter, train_model
 from audio_di.models.base import DiffusionAdapter
-from audio_di.models.embedded import SILENCE
+from audio_di.models.embedded import SILENCE, FrameCodebook
 
 
 def outputs(adapter, audio: np.ndarray, meta: pd.DataFrame) -> dict[str, torch.Tensor]:
@@ -110,6 +111,18 @@ def test_ar_alignment_on_a_memorised_sequence(tmp_path):
         codes = adapter.tokenize(torch.from_numpy(audio)[:, None])
         lp = adapter.logits(codes, adapter.condition(meta))
     assert (lp.argmax(-1) == codes).float().mean() > 0.9
+
+
+def test_codebook_ignores_the_thread_count():
+    """The same frames and seed give the same codes on any machine."""
+    frames = torch.randn(5000, 32, generator=torch.Generator().manual_seed(0))
+    centres = []
+    for threads in (1, 2):
+        codebook = FrameCodebook(256, 32)
+        with threadpool_limits(limits=threads):
+            codebook.fit(frames, torch.Generator().manual_seed(0))
+        centres.append(codebook.centres)
+    assert torch.equal(*centres)
 
 
 class OracleV(DiffusionAdapter):

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler, UNet2DModel
 from safetensors.torch import load_file, save_file
+from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -88,21 +90,19 @@ class FrameCodebook(torch.nn.Module):
         frames = mel.transpose(1, 2).reshape(-1, mel.shape[1])
         return _nearest(frames, self.centres).view(mel.shape[0], 1, mel.shape[2])
 
-    def fit(self, frames: torch.Tensor, generator: torch.Generator, iterations: int = 25) -> None:
-        """Lloyd's k-means on (points, dim) from seeded random starts; empty clusters restart."""
+    def fit(self, frames: torch.Tensor, generator: torch.Generator) -> None:
+        """k-means on (points, dim) with k-means++ starts (scikit-learn), seeded from
+        `generator`."""
         size = len(self.centres)
         if len(frames) < size:
             raise ValueError(f"codebook_size {size} exceeds the {len(frames)} training frames")
-        centres = frames[torch.randperm(len(frames), generator=generator)[:size]]
-        for _ in range(iterations):
-            assign = _nearest(frames, centres)
-            counts = torch.bincount(assign, minlength=size)
-            sums = torch.zeros_like(centres).index_add_(0, assign, frames)
-            centres = sums / counts.clamp(min=1)[:, None]
-            empty = counts == 0
-            pick = torch.randint(len(frames), (int(empty.sum()),), generator=generator)
-            centres[empty] = frames[pick]
-        self.centres.copy_(centres)
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        kmeans = KMeans(size, init="k-means++", n_init=1, random_state=seed)
+        # One thread: scikit-learn's parallel sums round differently with each thread count,
+        # and the codebook must not depend on the machine that trains it.
+        with threadpool_limits(limits=1):
+            kmeans.fit(frames.numpy())
+        self.centres.copy_(torch.from_numpy(kmeans.cluster_centers_))
 
 
 def _nearest(points: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
