@@ -15,17 +15,20 @@ from pathlib import Path
 import pandas as pd
 
 from audio_di.di import work_power
+from audio_di.io import read_table
 from audio_di.splits import evaluation_sets
+from audio_di.tables import FEATURES, MIA_METRICS, SPLITS
 
 
 def power_table(results: Path) -> pd.DataFrame:
-    splits = pd.concat(pd.read_csv(p) for p in sorted((results / "splits").glob("*.csv")))
+    paths = sorted((results / "splits").glob("*.csv"))
+    splits = pd.concat(read_table(p, SPLITS) for p in paths)
     clips = evaluation_sets(splits)
-    metrics = pd.read_csv(results / "mia/metrics.csv")
+    metrics = read_table(results / "mia/metrics.csv", MIA_METRICS)
     rows = []
     for model, group in metrics.groupby("model", sort=True):
         best = group.loc[group["auc"].idxmax()]
-        features = pd.read_parquet(results / f"features/{model}.parquet")
+        features = read_table(results / f"features/{model}.parquet", FEATURES)
         table = clips.merge(features[["clip_id", best["feature"]]], on="clip_id")
         for artist, g in table.groupby("artist", sort=True):
             score = best["member_sign"] * g[best["feature"]].to_numpy(float)

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from audio_di.di import DISettings
-from audio_di.study import collection_verdicts, collections
+from audio_di.steps.analysis import collection_verdicts, collections
 
 
 def outcomes(found: dict, di: DISettings, name=lambda model: model) -> pd.Series:

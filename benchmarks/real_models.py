@@ -27,7 +27,7 @@ import torch
 from audio_di.attacks import ATTACKS, extract_features
 from audio_di.attacks.registry import family_of
 from audio_di.models import PRETRAINED, load_adapter
-from audio_di.models.random_init import SIZES, save_random_checkpoint
+from audio_di.testing import SIZES, save_random_checkpoint
 
 
 def synthetic_clips(n: int, seconds: float, sample_rate: int) -> tuple[np.ndarray, pd.DataFrame]:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_models import KINDS, clips, train_tiny
+from conftest import KINDS, clips, train_tiny
 
 from audio_di.attacks import ATTACKS, extract_features, feature_sign, registry
 from audio_di.models import load_adapter
@@ -140,7 +140,9 @@ def flaky(adapter, audio, meta, settings):
 
 @pytest.fixture
 def flaky_attack(monkeypatch):
-    attack = registry.Attack("flaky", "autoregressive", flaky, -1, {})
+    attack = registry.Attack(
+        name="flaky", family="autoregressive", fn=flaky, member_sign=-1, defaults={}
+    )
     monkeypatch.setitem(registry.ATTACKS, "flaky", attack)
 
 
@@ -171,7 +173,9 @@ def test_out_of_memory_halves_the_batch(adapters, monkeypatch):
             raise torch.OutOfMemoryError("CUDA out of memory")
         return real(adapter, batch, rows, settings)
 
-    attack = registry.Attack("nll", "autoregressive", small_batches_only, -1, {})
+    attack = registry.Attack(
+        name="nll", family="autoregressive", fn=small_batches_only, member_sign=-1, defaults={}
+    )
     monkeypatch.setitem(registry.ATTACKS, "nll", attack)
     table = extract_features(adapters["embedded_ar"], audio, meta, attacks, 7)
     pd.testing.assert_frame_equal(table, expected, rtol=1e-6)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_models import clips, train_tiny
+from conftest import clips, train_tiny
 
 from audio_di.attacks import ATTACKS, extract_features, feature_sign
 from audio_di.attacks.autoregressive import compressed_bytes, k_count

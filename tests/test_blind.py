@@ -1,7 +1,8 @@
 import numpy as np
 
-from audio_di.blind import STAT_COLUMNS, audio_statistics, shift_test
+from audio_di.blind import audio_statistics, shift_test
 from audio_di.di import DISettings, works_of
+from audio_di.tables import BLIND_STATISTICS
 
 SR = 16000
 
@@ -18,7 +19,7 @@ def test_statistics_columns_and_values():
     audio = tones(rng, 4)
     audio[1] = 0.0
     stats = audio_statistics(audio, SR)
-    assert list(stats.columns) == STAT_COLUMNS and len(stats) == 4
+    assert list(stats.columns) == list(BLIND_STATISTICS) and len(stats) == 4
     assert np.isfinite(stats.to_numpy()).all()
     assert (stats["duration_s"] == 1.0).all()
     assert stats["silence_ratio"][1] == 1.0 and stats["silence_ratio"][0] == 0.0

@@ -10,8 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
-from test_folder import bad_files, tone
-from test_models import SAMPLE_RATE, TINY, clips
+from conftest import SAMPLE_RATE, TINY, bad_files, clips, tone
 
 from audio_di.cli import main
 from audio_di.models import train_model

@@ -1,30 +1,11 @@
 """params.yaml is validated at parse time: schema errors and cross-references name the key."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from conftest import dry_run, params
 
 from audio_di.config import check_study
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def params() -> dict:
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
-
-
-def dry_run(config: dict, tmp_path: Path) -> tuple[int, str]:
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-         "--directory", str(tmp_path), "--configfile", str(path), "--dry-run"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    return out.returncode, out.stdout + out.stderr
 
 
 def test_default_study_parses(tmp_path):

@@ -10,15 +10,9 @@ import soundfile as sf
 from music21 import midi
 
 from audio_di.audio import audio_sha256
-from audio_di.corpus import (
-    ARTISTS,
-    FAILURE_COLUMNS,
-    MANIFEST_COLUMNS,
-    list_works,
-    music21_render,
-    render_artist,
-    selection_order,
-)
+from audio_di.corpus import music21_render
+from audio_di.corpus.music21_render import ARTISTS, list_works, render_artist, selection_order
+from audio_di.tables import CORPUS_MANIFEST, FAILURES
 
 SR = 16000
 
@@ -82,8 +76,8 @@ def test_rendering_is_deterministic_and_the_manifest_is_complete(tmp_path):
     first, failures = render(tmp_path / "a")
     second, _ = render(tmp_path / "b")
 
-    assert list(first.columns) == MANIFEST_COLUMNS
-    assert list(failures.columns) == FAILURE_COLUMNS
+    assert list(first.columns) == list(CORPUS_MANIFEST.columns)
+    assert list(failures.columns) == list(FAILURES.columns)
     assert failures.empty
     assert first.equals(second)
     assert first["work_id"].nunique() == 2

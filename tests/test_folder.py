@@ -6,58 +6,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from conftest import bad_files, tone, write_audio
 
-from audio_di.corpus.folder import (
-    REJECTED_COLUMNS,
-    catalogue_files,
-    folder_files,
-    ingest_catalogue,
-    read_manifest,
-)
+from audio_di.corpus.folder import catalogue_files, folder_files, ingest_catalogue, read_manifest
 from audio_di.splits import LeakageError, check_set_sizes, make_splits
-
-
-def tone(seconds: float, rate: int, channels: int = 1, freq: float = 440.0) -> np.ndarray:
-    """(samples, channels) sine, the layout soundfile writes."""
-    t = np.arange(int(seconds * rate)) / rate
-    wave = 0.3 * np.sin(2 * np.pi * freq * t)
-    return np.stack([wave * (1 - 0.2 * c) for c in range(channels)], axis=1)
-
-
-def write(path: Path, audio: np.ndarray, rate: int, **kwargs) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), audio, rate, **kwargs)
-    return path.name
-
-
-def bad_files(folder: Path) -> dict[str, str]:
-    """One file of each kind that must be rejected: file name -> expected reason."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "garbage.wav").write_bytes(b"RIFF not really a wave file")
-    write(folder / "empty.wav", np.zeros((0, 1)), 16000)
-    write(folder / "short.flac", tone(0.2, 16000), 16000)
-    write(folder / "silence.wav", np.zeros((32000, 1)), 16000)
-    nan = tone(2.0, 16000)
-    nan[100] = np.nan
-    write(folder / "nan.wav", nan, 16000, subtype="FLOAT")
-    return {
-        "garbage.wav": "unreadable",
-        "empty.wav": "empty",
-        "short.flac": "shorter than a clip",
-        "silence.wav": "silent",
-        "nan.wav": "NaN",
-    }
+from audio_di.tables import REJECTED
 
 
 def test_every_bad_file_is_rejected_with_its_reason(tmp_path):
     expected = bad_files(tmp_path / "audio")
-    write(tmp_path / "audio/good.wav", tone(2.5, 16000), 16000)
+    write_audio(tmp_path / "audio/good.wav", tone(2.5, 16000), 16000)
     files = folder_files(tmp_path / "audio", "me")
     missing = files.iloc[:1].assign(path=str(tmp_path / "gone.wav"), name="gone.wav")
     manifest, rejected = ingest_catalogue(
         pd.concat([files, missing]), tmp_path / "out", clip_seconds=1.0, sample_rate=8000
     )
-    assert list(rejected.columns) == REJECTED_COLUMNS
+    assert list(rejected.columns) == list(REJECTED.columns)
     reasons = dict(
         zip(rejected["path"].map(lambda p: Path(p).name), rejected["reason"], strict=True)
     )
@@ -72,9 +36,11 @@ def test_every_bad_file_is_rejected_with_its_reason(tmp_path):
 
 def test_mixed_formats_rates_and_channels_become_clips_at_one_rate(tmp_path):
     audio = tmp_path / "audio"
-    write(audio / "a.wav", tone(2.0, 8000, freq=300), 8000)
-    write(audio / "b.flac", tone(2.0, 22050, 2, freq=500), 22050)
-    write(audio / "c.ogg", tone(2.0, 44100, 2, freq=700), 44100, format="OGG", subtype="VORBIS")
+    write_audio(audio / "a.wav", tone(2.0, 8000, freq=300), 8000)
+    write_audio(audio / "b.flac", tone(2.0, 22050, 2, freq=500), 22050)
+    write_audio(
+        audio / "c.ogg", tone(2.0, 44100, 2, freq=700), 44100, format="OGG", subtype="VORBIS"
+    )
     manifest, rejected = ingest_catalogue(
         folder_files(audio, "me"), tmp_path / "out", clip_seconds=1.0, sample_rate=16000
     )
@@ -91,7 +57,7 @@ def test_mixed_formats_rates_and_channels_become_clips_at_one_rate(tmp_path):
 
 def test_silent_clip_in_a_long_file_and_the_clip_cap(tmp_path):
     audio = np.concatenate([tone(1.0, 8000), np.zeros((8000, 1)), tone(2.0, 8000, freq=600.5)])
-    write(tmp_path / "long.wav", audio, 8000)
+    write_audio(tmp_path / "long.wav", audio, 8000)
     files = folder_files(tmp_path, "me")
     manifest, rejected = ingest_catalogue(files, tmp_path / "out", 1.0, 8000)
     assert manifest["clip_id"].str[-3:].tolist() == ["000", "002", "003"]
@@ -103,9 +69,9 @@ def test_silent_clip_in_a_long_file_and_the_clip_cap(tmp_path):
 def test_duplicate_audio_is_reported_within_a_set_and_an_error_across(tmp_path):
     # The same 16-bit samples in two containers.
     samples = (tone(1.0, 8000) * 32767).astype(np.int16)
-    write(tmp_path / "a/one.wav", samples, 8000)
-    write(tmp_path / "a/copy.flac", samples, 8000)
-    write(tmp_path / "b/other.wav", tone(1.0, 8000, freq=900), 8000)
+    write_audio(tmp_path / "a/one.wav", samples, 8000)
+    write_audio(tmp_path / "a/copy.flac", samples, 8000)
+    write_audio(tmp_path / "b/other.wav", tone(1.0, 8000, freq=900), 8000)
     manifest, rejected = ingest_catalogue(
         folder_files(tmp_path / "a", "me"), tmp_path / "o", 1, 8000
     )
@@ -123,8 +89,8 @@ def test_duplicate_audio_is_reported_within_a_set_and_an_error_across(tmp_path):
 
 
 def test_sets_from_folders_may_hold_equal_file_names(tmp_path):
-    write(tmp_path / "s/song.wav", tone(1.0, 8000), 8000)
-    write(tmp_path / "v/song.wav", tone(1.0, 8000, freq=800), 8000)
+    write_audio(tmp_path / "s/song.wav", tone(1.0, 8000), 8000)
+    write_audio(tmp_path / "v/song.wav", tone(1.0, 8000, freq=800), 8000)
     files = pd.concat(
         [
             catalogue_files(tmp_path / "s", "me", "train", "suspect"),
@@ -141,7 +107,11 @@ def test_sets_from_folders_may_hold_equal_file_names(tmp_path):
     [
         ("path,artist\na.wav,x\n", "missing column(s) ['work_id']"),
         ("path,artist,work_id\na.wav,,w\n", "column 'artist' is empty on line(s) [2]"),
-        ("path,artist,work_id,role\na.wav,x,w,maybe\n", "column 'role' has ['maybe']"),
+        (
+            "path,artist,work_id,role\na.wav,x,w,maybe\nb.wav,x,w,\nc.wav,x,w,maybe\n",
+            "column 'role': 'maybe' is not one of ['', 'train', 'heldout'] on line(s) [2, 4]",
+        ),
+        ("path,artist,work_id,year\na.wav,x,w,1990\n", "unknown column(s) ['year']"),
         ("path,artist,work_id\na.wav,x,w\na.wav,x,w2\n", "listed more than once: ['a.wav']"),
         ("", "cannot read the manifest"),
     ],
@@ -221,7 +191,7 @@ def test_too_small_sets_report_the_minimum_and_what_they_had():
 
 
 def test_file_names_that_give_the_same_clip_id_are_an_error(tmp_path):
-    write(tmp_path / "a b.wav", tone(1.0, 8000), 8000)
-    write(tmp_path / "A_b.wav", tone(1.0, 8000, freq=500), 8000)
+    write_audio(tmp_path / "a b.wav", tone(1.0, 8000), 8000)
+    write_audio(tmp_path / "A_b.wav", tone(1.0, 8000, freq=500), 8000)
     with pytest.raises(ValueError, match="would get the same clip ids"):
         ingest_catalogue(folder_files(tmp_path, "me"), tmp_path / "out", 1.0, 8000)

@@ -6,57 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import FRONTEND, KINDS, SAMPLE_RATE, SAMPLES, TINY, clips, train_tiny
 from safetensors.torch import load_file
+from threadpoolctl import threadpool_limits
 
 from audio_di.models import load_adapter, train_model
 from audio_di.models.base import DiffusionAdapter
-from audio_di.models.embedded import SILENCE
-
-SAMPLE_RATE = 8000
-SAMPLES = 8000
-FRONTEND = {"n_fft": 256, "hop_length": 500, "n_mels": 16, "frames": 16}
-COMMON = {"frontend": FRONTEND, "sample_rate": SAMPLE_RATE, "batch_size": 8, "cond_dropout": 0.1}
-TINY = {
-    "embedded_diffusion": {
-        **COMMON,
-        "block_out_channels": [8, 16],
-        "layers_per_block": 1,
-        "prediction_type": "epsilon",
-        "learning_rate": 1e-3,
-    },
-    "embedded_ar": {
-        **COMMON,
-        "codebook_size": 16,
-        "n_layer": 1,
-        "n_head": 2,
-        "n_embd": 16,
-        "learning_rate": 1e-3,
-    },
-}
-KINDS = sorted(TINY)
-
-
-def clips(n: int, seed: int = 0, artists: int = 3) -> tuple[np.ndarray, pd.DataFrame]:
-    """Sine mixtures plus a little noise; the artist sets the pitch range."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(SAMPLES) / SAMPLE_RATE
-    labels = np.arange(n) % artists
-    freqs = 200 * (1 + labels[:, None]) * rng.uniform(1, 2, (n, 3))
-    audio = 0.2 * np.sin(2 * np.pi * freqs[..., None] * t).sum(axis=1)
-    audio += 0.01 * rng.standard_normal((n, SAMPLES))
-    meta = pd.DataFrame(
-        {
-            "clip_id": [f"s{seed}_{i}" for i in range(n)],
-            "artist": [f"artist{a}" for a in labels],
-            "caption": "",
-        }
-    )
-    return audio.astype(np.float32), meta
-
-
-def train_tiny(kind: str, out_dir, seed: int = 0, epochs: int = 2, n: int = 24) -> pd.DataFrame:
-    audio, meta = clips(n)
-    return train_model(kind, audio, meta, TINY[kind], epochs, seed, out_dir)
+from audio_di.models.embedded import SILENCE, FrameCodebook
 
 
 def outputs(adapter, audio: np.ndarray, meta: pd.DataFrame) -> dict[str, torch.Tensor]:
@@ -155,6 +111,18 @@ def test_ar_alignment_on_a_memorised_sequence(tmp_path):
         codes = adapter.tokenize(torch.from_numpy(audio)[:, None])
         lp = adapter.logits(codes, adapter.condition(meta))
     assert (lp.argmax(-1) == codes).float().mean() > 0.9
+
+
+def test_codebook_ignores_the_thread_count():
+    """The same frames and seed give the same codes on any machine."""
+    frames = torch.randn(5000, 32, generator=torch.Generator().manual_seed(0))
+    centres = []
+    for threads in (1, 2):
+        codebook = FrameCodebook(256, 32)
+        with threadpool_limits(limits=threads):
+            codebook.fit(frames, torch.Generator().manual_seed(0))
+        centres.append(codebook.centres)
+    assert torch.equal(*centres)
 
 
 class OracleV(DiffusionAdapter):

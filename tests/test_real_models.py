@@ -14,12 +14,14 @@ from safetensors.torch import load_file
 
 from audio_di.attacks import ATTACKS, extract_features
 from audio_di.audio import conform
+from audio_di.corpus.manifest import corpus_audio
+from audio_di.io import write_table
 from audio_di.models import PRETRAINED, load_adapter
 from audio_di.models.audioldm2 import normalise
 from audio_di.models.pretrained import PROMPT_TEMPLATE, prompts
-from audio_di.models.random_init import save_random_checkpoint
 from audio_di.models.stable_audio import STEPS
-from audio_di.study import corpus_audio
+from audio_di.tables import CORPUS_MANIFEST
+from audio_di.testing import save_random_checkpoint
 
 SECONDS = 0.25
 # Every attack of each family, on settings small enough for CPU.
@@ -54,16 +56,11 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    root = tmp_path_factory.mktemp("checkpoints")
-    for kind in PRETRAINED:
-        save_random_checkpoint(kind, root / kind)
-    return {kind: root / kind for kind in PRETRAINED}
-
-
-@pytest.fixture(scope="module")
-def adapters(folders):
-    return {kind: load_adapter({"kind": kind, "source": str(folders[kind])}) for kind in folders}
+def adapters(pretrained_folders):
+    return {
+        kind: load_adapter({"kind": kind, "source": str(folder)})
+        for kind, folder in pretrained_folders.items()
+    }
 
 
 def clips(adapter, n: int, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
@@ -92,20 +89,22 @@ def test_sizes_and_formats_come_from_the_model(adapters):
     assert adapters["musicgen"].num_codebooks == 4
 
 
-def test_seeded_checkpoints_are_identical(folders, tmp_path):
+def test_seeded_checkpoints_are_identical(pretrained_folders, tmp_path):
     save_random_checkpoint("stable_audio", tmp_path)
     name = "transformer/diffusion_pytorch_model.safetensors"
-    saved, again = load_file(folders["stable_audio"] / name), load_file(tmp_path / name)
+    saved, again = load_file(pretrained_folders["stable_audio"] / name), load_file(tmp_path / name)
     assert saved.keys() == again.keys()
     assert all(torch.equal(saved[k], again[k]) for k in saved)
 
 
 @pytest.mark.parametrize("kind", PRETRAINED)
-def test_every_attack_runs_deterministically_and_batch_independently(kind, adapters, folders):
+def test_every_attack_runs_deterministically_and_batch_independently(
+    kind, adapters, pretrained_folders
+):
     adapter = adapters[kind]
     family = FAMILY[kind]
     attacks = {n: SETTINGS[n] for n, a in ATTACKS.items() if a.family == family}
-    reference = load_adapter({"kind": kind, "source": str(folders[kind])})
+    reference = load_adapter({"kind": kind, "source": str(pretrained_folders[kind])})
     audio, meta = clips(adapter, 3, seed=1)
     table = extract_features(adapter, audio, meta, attacks, batch_size=3, reference=reference)
     assert table["clip_id"].tolist() == meta["clip_id"].tolist()
@@ -132,20 +131,6 @@ def test_prompts_use_caption_then_artist_then_nothing():
     )
     assert prompts(meta) == ["jazz trio", PROMPT_TEMPLATE.format(artist="B"), "", "x"]
     assert prompts(pd.DataFrame({"artist": ["C"]})) == [PROMPT_TEMPLATE.format(artist="C")]
-
-
-@pytest.mark.parametrize("kind", PRETRAINED)
-def test_condition_differs_from_null_and_ignores_batch(kind, adapters):
-    adapter = adapters[kind]
-    _, meta = clips(adapter, 3)
-    with torch.inference_mode():
-        cond, null = adapter.condition(meta), adapter.null_condition(3)
-        first = adapter.condition(meta[:1])
-    for key, value in cond.items():
-        assert value.shape[0] == null[key].shape[0] == 3
-        width = first[key].shape[1] if value.dim() > 1 else None
-        torch.testing.assert_close(value[:1, :width] if width else value[:1], first[key])
-    assert any(cond[k].shape != null[k].shape or not torch.equal(cond[k], null[k]) for k in cond)
 
 
 # -- MusicGen's delay pattern ---------------------------------------------------------------------
@@ -435,9 +420,13 @@ def test_settings_reach_only_the_kinds_that_take_them(folders):
 # -- loading rules --------------------------------------------------------------------------------
 
 
-def test_dtype_is_honoured(folders):
+def test_dtype_is_honoured(pretrained_folders):
     adapter = load_adapter(
-        {"kind": "stable_audio", "source": str(folders["stable_audio"]), "dtype": "bfloat16"}
+        {
+            "kind": "stable_audio",
+            "source": str(pretrained_folders["stable_audio"]),
+            "dtype": "bfloat16",
+        }
     )
     audio, meta = clips(adapter, 2)
     with torch.inference_mode():
@@ -446,7 +435,9 @@ def test_dtype_is_honoured(folders):
     assert x0.dtype == out.dtype == torch.bfloat16
     assert torch.isfinite(out).all()
     with pytest.raises(ValueError, match="dtype must be one of"):
-        load_adapter({"kind": "musicgen", "source": str(folders["musicgen"]), "dtype": "int8"})
+        load_adapter(
+            {"kind": "musicgen", "source": str(pretrained_folders["musicgen"]), "dtype": "int8"}
+        )
 
 
 def test_missing_folder_names_source(tmp_path):
@@ -468,17 +459,17 @@ def test_missing_folder_names_source(tmp_path):
         ("musicgen", "audioldm2/text_encoder_2", "model_type 't5', expected 'musicgen'"),
     ],
 )
-def test_wrong_model_type_names_source(kind, other, expected, folders):
+def test_wrong_model_type_names_source(kind, other, expected, pretrained_folders):
     top, _, sub = other.partition("/")
-    source = str(folders[top] / sub)
+    source = str(pretrained_folders[top] / sub)
     with pytest.raises((ValueError, FileNotFoundError), match=expected) as err:
         load_adapter({"kind": kind, "source": source})
     assert source in str(err.value)
 
 
-def test_pickled_weights_are_refused(folders, tmp_path):
+def test_pickled_weights_are_refused(pretrained_folders, tmp_path):
     folder = tmp_path / "pickled"
-    shutil.copytree(folders["stable_audio"], folder)
+    shutil.copytree(pretrained_folders["stable_audio"], folder)
     weights = folder / "vae" / "diffusion_pytorch_model.safetensors"
     torch.save(load_file(weights), weights.with_suffix(".bin"))
     weights.unlink()
@@ -494,9 +485,9 @@ def test_offline_hub_id_names_source(monkeypatch, tmp_path):
         load_adapter({"kind": "musicgen", "source": "facebook/musicgen-small"})
 
 
-def test_auto_device_resolves(folders, monkeypatch):
+def test_auto_device_resolves(pretrained_folders, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    spec = {"kind": "musicgen", "source": str(folders["musicgen"]), "device": "auto"}
+    spec = {"kind": "musicgen", "source": str(pretrained_folders["musicgen"]), "device": "auto"}
     assert load_adapter(spec).device == torch.device("cpu")
 
 
@@ -559,9 +550,9 @@ def test_corpus_audio_brings_clips_to_the_models_format(tmp_path):
     sf.write(tmp_path / "stereo.flac", np.stack([left, right], axis=1) * 0.5, rate)
     sf.write(tmp_path / "mono.wav", left * 0.5, rate)
     manifest = tmp_path / "manifest.csv"
-    pd.DataFrame({"clip_id": ["s", "m"], "path": ["stereo.flac", "mono.wav"]}).to_csv(
-        manifest, index=False
-    )
+    rows = {"clip_id": ["s", "m"], "path": ["stereo.flac", "mono.wav"], "sample_rate": rate}
+    table = pd.DataFrame(rows).reindex(columns=list(CORPUS_MANIFEST.columns))
+    write_table(table, manifest, CORPUS_MANIFEST)
     ids = pd.Series(["m", "s"])
     stereo = corpus_audio(manifest, ids, 8000, channels=2)
     assert stereo.shape == (2, 2, 4000)

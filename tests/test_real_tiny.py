@@ -10,12 +10,11 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
-from test_folder import bad_files, tone
-from test_workflow import snakemake
+from conftest import bad_files, snakemake, tone
 
 from audio_di.cli import main
 from audio_di.models import PRETRAINED
-from audio_di.models.random_init import save_random_checkpoint
+from audio_di.testing import save_random_checkpoint
 
 CONFIG = Path(__file__).parent / "config/real_tiny.yaml"
 WORKS = 8  # per artist: the split procedure needs 4 works a side

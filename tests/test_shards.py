@@ -4,7 +4,7 @@ import re
 
 import pandas as pd
 import pytest
-from test_config import dry_run, params
+from conftest import dry_run, params
 
 from audio_di.shards import merge_shards, shard_clips
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import numpy as np
 import soundfile as sf
 import torch
 import torchaudio
+
+from audio_di.io import atomic_path
 
 # Audio quieter than -60 dBFS (RMS, full scale 1) carries no music: rests, release tails, dead air.
 SILENCE_RMS = 1e-3
@@ -75,11 +76,8 @@ def segment(audio: np.ndarray, sample_rate: int, seconds: float) -> list[np.ndar
 
 def write_flac(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
     """Write 16-bit FLAC atomically, so that a killed job leaves no half-written clip."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    sf.write(str(tmp), np.clip(audio, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), np.clip(audio, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")
 
 
 def audio_sha256(path: str | Path) -> str:

@@ -15,19 +15,10 @@ import torch
 from audio_di.audio import log_mel
 from audio_di.di import DISettings, Result, Works, dataset_inference
 
-STAT_COLUMNS = [
-    "loudness_db",
-    "centroid_hz",
-    "bandwidth_hz",
-    "mel_mean",
-    "mel_var",
-    "duration_s",
-    "silence_ratio",
-]
-
 
 def audio_statistics(audio: np.ndarray, sample_rate: int, n_fft: int = 1024) -> pd.DataFrame:
-    """Per-clip statistics of (N, samples) mono audio, one row per clip."""
+    """Per-clip statistics of (N, samples) mono audio, one row per clip: the columns
+    tables.BLIND_STATISTICS."""
     wave = torch.from_numpy(np.asarray(audio, dtype=np.float32))
     hop = n_fft // 4
     spec = torch.stft(

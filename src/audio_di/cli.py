@@ -10,7 +10,11 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
+    # Defaults come from the settings objects, whose defaults are params.yaml's.
+    from audio_di.audit import Catalogue, Scoring
     from audio_di.di import METHODS, DISettings
+
+    catalogue, scoring = Catalogue(), Scoring()
 
     parser = argparse.ArgumentParser(prog="audio-di", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -43,9 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         help="works known not to be in the training data (e.g. released after the model)",
     )
     audit.add_argument("--out", default="audit", help="folder for the verdict, figure, clips")
-    audit.add_argument(
-        "--name", help="the model's name in the tables (seeds the draws; default from SOURCE)"
-    )
+    audit.add_argument("--name", help="the model's name in the tables (default from SOURCE)")
     audit.add_argument("--revision", help="hub revision (branch, tag or commit)")
     audit.add_argument("--dtype", choices=["float32", "float16", "bfloat16"])
     audit.add_argument(
@@ -54,11 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         help="take the attack settings from a study config's features.attacks "
         "(default: every attack of the model's family at its default settings)",
     )
-    audit.add_argument("--device", default="auto")
-    audit.add_argument("--batch-size", type=int, default=16)
-    audit.add_argument("--clip-seconds", type=float, default=10.0)
-    audit.add_argument("--sample-rate", type=int, default=44100, help="rate the clips are kept at")
-    audit.add_argument("--max-clips-per-file", type=int)
+    audit.add_argument("--device", default=scoring.device)
+    audit.add_argument("--batch-size", type=int, default=scoring.batch_size)
+    audit.add_argument("--clip-seconds", type=float, default=catalogue.clip_seconds)
+    audit.add_argument(
+        "--sample-rate", type=int, default=catalogue.sample_rate, help="rate the clips are kept at"
+    )
+    audit.add_argument("--max-clips-per-file", type=int, default=catalogue.max_clips_per_file)
     # Every DI setting is an option, with DISettings' default; an audit has no known
     # members, so no contamination ablation.
     di = audit.add_argument_group("dataset inference (params.yaml di)")
@@ -112,10 +116,12 @@ def study_attacks(path: str | None) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from audio_di.audit import Catalogue, Scoring, audit_catalogue
     from audio_di.di import DETECTED, DISettings
     from audio_di.io import write_json, write_table
     from audio_di.plots import audit_figure
-    from audio_di.study import Catalogue, audit_catalogue, calibration, verdict_sentence
+    from audio_di.steps.analysis import calibration, verdict_sentence
+    from audio_di.tables import AUDIT_PVALUE_VS_N, AUDIT_VERDICTS
 
     out = Path(args.out)
     try:
@@ -136,9 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             args.validation,
             out,
             Catalogue(args.clip_seconds, args.sample_rate, args.max_clips_per_file),
-            device=args.device,
-            batch_size=args.batch_size,
-            di=di,
+            Scoring(args.batch_size, args.device),
+            di,
             attacks=study_attacks(args.attacks),
         )
     except (ValueError, FileNotFoundError) as err:
@@ -151,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     calibrated = calibration(null, args.alpha)
     sentence = verdict_sentence(verdicts, name)
     primary = next(verdicts[verdicts["method"] == di.methods[0]].itertuples())
-    write_table(verdicts, out / "verdicts.csv")
-    write_table(tables["curves"].drop(columns="artist_status"), out / "pvalue_vs_n.csv")
+    write_table(verdicts, out / "verdicts.csv", AUDIT_VERDICTS)
+    write_table(
+        tables["curves"].drop(columns="artist_status"), out / "pvalue_vs_n.csv", AUDIT_PVALUE_VS_N
+    )
     write_json(
         {
             "model": spec | {"name": name},

@@ -1,4 +1,9 @@
-"""Cross-checks of a study config that a JSON schema cannot express."""
+"""What the workflow reads of a study config when it parses it: cross-checks that a JSON
+schema cannot express, and the works that the chosen DI procedures need.
+
+The workflow imports this module in every run, so it imports nothing: a change elsewhere in
+the library must not mark the corpus or the feature stage as changed.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,11 @@ EMBEDDED_KINDS = ("embedded_diffusion", "embedded_ar")
 # Scoring settings of a model spec (models.<name>.<key>) and the kinds that take each; the
 # schema checks their values, load_adapter passes them to the adapter.
 MODEL_SETTINGS = {"latent": ("audioldm2", "stable_audio"), "window": ("stable_audio",)}
+
+# Works each of an artist's suspect and validation sets needs for dataset inference
+# (audio_di.di): with fewer, no relabelling test can say anything. A negative verdict needs
+# more (di.smallest_effect), and says so.
+MIN_WORKS = 2
 
 
 def check_study(config: dict) -> None:

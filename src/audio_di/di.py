@@ -30,21 +30,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from audio_di.config import MIN_WORKS
 from audio_di.mia import auc
 from audio_di.seeding import stable_seed
-
-CONTAMINATION_COLUMNS = ["fraction", "n", "p_median", "detect_rate"]
-PVALUE_VS_N_COLUMNS = [
-    "model",
-    "artist",
-    "method",
-    "n",
-    "clips",
-    "p_median",
-    "p_q25",
-    "p_q75",
-    "detect_rate",
-]
+from audio_di.tables import CONTAMINATION_CURVE, PVALUE_CURVE
 
 
 @dataclass(frozen=True)
@@ -105,9 +94,6 @@ def procedure(method: str, settings: DISettings) -> Procedure:
 
 
 METHODS = ("crossfit", "split")
-# Works a side below which no relabelling test can say anything (fewer than 4 distinct
-# labellings); the verdict's power rule asks for more (see works_needed).
-MIN_WORKS = 2
 
 
 @dataclass(frozen=True)
@@ -358,7 +344,7 @@ def pvalue_vs_n(works: Works, method: str, settings: DISettings) -> pd.DataFrame
         q25, median, q75 = np.quantile(p, [0.25, 0.5, 0.75])
         clips = works.clips[index].sum(axis=1).mean() / 2
         rows.append((n, clips, median, q25, q75, float((p < settings.alpha).mean())))
-    return pd.DataFrame(rows, columns=["n", "clips", "p_median", "p_q25", "p_q75", "detect_rate"])
+    return pd.DataFrame(rows, columns=list(PVALUE_CURVE))
 
 
 def null_pvalues(works: Works, method: str, trials: int, settings: DISettings) -> pd.DataFrame:
@@ -399,7 +385,7 @@ def contamination_curve(works: Works, method: str, settings: DISettings) -> pd.D
     validation = np.arange(works.n_suspect, len(works.x))
     n = min(len(suspect), len(validation) // 2)
     if n < MIN_WORKS:
-        return pd.DataFrame(columns=CONTAMINATION_COLUMNS)
+        return pd.DataFrame(columns=list(CONTAMINATION_CURVE))
     rows = []
     for fraction in settings.contamination:
         rng = np.random.default_rng(data_seed(settings, works, method, "contamination", fraction))
@@ -412,7 +398,7 @@ def contamination_curve(works: Works, method: str, settings: DISettings) -> pd.D
             works, index, n, method, settings, settings.curve_permutations, rng, sequential=True
         )
         rows.append((fraction, n, float(np.median(p)), float((p < settings.alpha).mean())))
-    return pd.DataFrame(rows, columns=CONTAMINATION_COLUMNS)
+    return pd.DataFrame(rows, columns=list(CONTAMINATION_CURVE))
 
 
 def false_positive_rate(p: np.ndarray, alpha: float) -> tuple[float, float, float]:
@@ -429,9 +415,6 @@ def works_needed(effect: float, alpha: float, power: float = 0.8) -> float:
         return np.inf
     z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
     return float(np.ceil(2 * (z / effect) ** 2))
-
-
-WORK_POWER_COLUMNS = ["clip_auc", "icc", "work_effect", "works_per_side", "works_needed"]
 
 
 def work_power(

@@ -1,4 +1,4 @@
-"""Atomic table writes and log redirection shared by the workflow scripts and the CLI."""
+"""Atomic writes, table I/O under the contracts of audio_di.tables, and job logs."""
 
 from __future__ import annotations
 
@@ -13,37 +13,52 @@ from pathlib import Path
 
 import pandas as pd
 
-
-def _atomic_target(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.tmp")
+from audio_di.tables import Table
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write CSV or parquet (by suffix) via a temporary file, so readers never see half a table."""
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write to; it replaces `path` when the block ends
+    without error, so that a killed job leaves no half-written file for a reader to take."""
     path = Path(path)
-    tmp = _atomic_target(path)
-    if path.suffix == ".parquet":
-        frame.to_parquet(tmp, index=False)
-    elif path.suffix == ".csv":
-        frame.to_csv(tmp, index=False)
-    else:
-        raise ValueError(f"{path}: tables are .csv or .parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, table: Table) -> None:
+    """Write `table` as CSV or parquet (by suffix), atomically; a frame whose columns are not
+    the table's is an error, so that every writer keeps the contract in audio_di.tables."""
+    path = Path(path)
+    if path.suffix not in (".csv", ".parquet"):
+        raise ValueError(f"{path}: tables are .csv or .parquet")
+    table.check_columns(frame.columns, path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
 
 
 def write_json(data: dict, path: str | Path) -> None:
-    path = Path(path)
-    tmp = _atomic_target(path)
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, table: Table) -> pd.DataFrame:
+    """Read `table` from CSV or parquet; a file without the table's columns is an error
+    naming the file and what it lacks."""
     path = Path(path)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    missing = table.missing(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: not a {table.name} table, it lacks column(s) {missing}")
+    return frame
 
 
 class JobLog:

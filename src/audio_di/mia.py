@@ -10,21 +10,9 @@ import pandas as pd
 from sklearn.metrics import roc_curve
 from tqdm import tqdm
 
-log = logging.getLogger(__name__)
+from audio_di.tables import MIA_METRICS
 
-METRIC_COLUMNS = [
-    "model",
-    "feature",
-    "auc",
-    "auc_lo",
-    "auc_hi",
-    "tpr_at_1pct_fpr",
-    "tpr_at_01pct_fpr",
-    "n_members",
-    "n_nonmembers",
-    "n_missing",
-    "member_sign",
-]
+log = logging.getLogger(__name__)
 
 
 def weighted_auc(
@@ -135,13 +123,13 @@ def membership_metrics(
             (model, column, value, lo, hi, tpr_at_fpr(pos, neg, 0.01), tpr_at_fpr(pos, neg, 0.001),
              len(pos), len(neg), int((~ok).sum()), sign)
         )  # fmt: skip
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    return pd.DataFrame(rows, columns=list(MIA_METRICS.columns))
 
 
 def roc_points(
     model: str, features: pd.DataFrame, is_member: pd.Series, signs: dict[str, int]
 ) -> pd.DataFrame:
-    """ROC curve points for every feature (columns model, feature, fpr, tpr)."""
+    """ROC curve points for every feature (the ROC table)."""
     labels = is_member.to_numpy(bool)
     frames = []
     for column, sign in signs.items():

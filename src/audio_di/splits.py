@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 
 from audio_di.seeding import named_rng
-
-SPLIT_COLUMNS = ["clip_id", "artist", "work_id", "artist_status", "role", "filler"]
+from audio_di.tables import SPLITS
 
 
 class LeakageError(ValueError):
@@ -61,7 +60,9 @@ def make_splits(
         status = "member" if (filler or artist in members) else "nonmember"
         for clip_id, work_id, role in zip(clips["clip_id"], clips["work_id"], roles, strict=True):
             rows.append((clip_id, artist, work_id, status, role, filler))
-    splits = pd.DataFrame(rows, columns=SPLIT_COLUMNS).sort_values("clip_id", ignore_index=True)
+    splits = pd.DataFrame(rows, columns=list(SPLITS.columns)).sort_values(
+        "clip_id", ignore_index=True
+    )
     check_leakage(splits, manifest)
     return splits
 

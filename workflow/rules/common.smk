@@ -3,8 +3,7 @@ import shutil
 
 from snakemake.utils import validate
 
-from audio_di.config import MODEL_SETTINGS, check_study
-from audio_di.di import MIN_WORKS
+from audio_di.config import MIN_WORKS, MODEL_SETTINGS, check_study
 
 validate(config, "../schemas/params.schema.yaml")
 check_study(config)
@@ -24,18 +23,9 @@ wildcard_constraints:
     shard=r"\d+",
 
 
-# Jobs that only join tables or draw a figure run where Snakemake runs, never through a
-# cluster executor: a queue wait would cost more than the job.
-localrules:
-    corpus_manifest,
-    merge_features,
-    di_collect,
-    headline_metrics,
-    figure_roc,
-    figure_auc_heatmap,
-    figure_pvalue_vs_n,
-    figure_null_qq,
-    figure_contamination,
+# Rules that only join tables or draw a figure say `localrule: True`: they run where
+# Snakemake runs, never through a cluster executor, where a queue wait would cost more than
+# the job.
 
 
 def canonical(value):

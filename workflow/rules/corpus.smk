@@ -36,6 +36,7 @@ rule corpus_manifest:
         failures="data/corpus/{corpus}/failures.csv",
     wildcard_constraints:
         corpus=corpora_of_kind("music21"),
+    localrule: True
     conda:
         STUDY_ENV
     log:

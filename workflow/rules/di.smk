@@ -59,6 +59,7 @@ rule di_collect:
         ),
     params:
         alpha=config["di"]["alpha"],
+    localrule: True
     conda:
         STUDY_ENV
     log:

@@ -39,6 +39,7 @@ rule merge_features:
         ),
     output:
         "results/features/{model}.parquet",
+    localrule: True
     conda:
         STUDY_ENV
     log:

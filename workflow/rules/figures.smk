@@ -4,6 +4,7 @@ rule figure_roc:
         metrics="results/mia/metrics.csv",
     output:
         report("results/figures/roc.png", caption="../report/roc.rst", category="Membership inference"),
+    localrule: True
     conda:
         STUDY_ENV
     log:
@@ -21,6 +22,7 @@ rule figure_auc_heatmap:
             caption="../report/auc_heatmap.rst",
             category="Membership inference",
         ),
+    localrule: True
     conda:
         STUDY_ENV
     log:
@@ -40,6 +42,7 @@ rule figure_pvalue_vs_n:
         ),
     params:
         alpha=config["di"]["alpha"],
+    localrule: True
     conda:
         STUDY_ENV
     log:
@@ -56,6 +59,7 @@ rule headline_metrics:
         calibration="results/di/calibration.csv",
     output:
         "results/metrics.json",
+    localrule: True
     conda:
         STUDY_ENV
     log:
@@ -71,6 +75,7 @@ rule figure_null_qq:
         report("results/figures/null_qq.png", caption="../report/null_qq.rst", category="Dataset inference"),
     params:
         alpha=config["di"]["alpha"],
+    localrule: True
     conda:
         STUDY_ENV
     log:
@@ -88,6 +93,7 @@ rule figure_contamination:
             caption="../report/contamination.rst",
             category="Dataset inference",
         ),
+    localrule: True
     conda:
         STUDY_ENV
     log:

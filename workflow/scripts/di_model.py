@@ -1,19 +1,18 @@
-import pandas as pd
-
 from audio_di.di import DISettings
-from audio_di.io import log_to, write_table
-from audio_di.study import model_dataset_inference
+from audio_di.io import log_to, read_table, write_table
+from audio_di.steps.analysis import DI_TABLES, model_dataset_inference
+from audio_di.tables import AUDIO_STATISTICS, FEATURES, SPLITS
 
 with log_to(snakemake.log[0], f"di {snakemake.wildcards.model}") as job:
     tables = model_dataset_inference(
         snakemake.wildcards.model,
-        pd.read_parquet(snakemake.input.features),
-        pd.read_csv(snakemake.input.splits),
-        pd.read_parquet(snakemake.input.stats),
+        read_table(snakemake.input.features, FEATURES),
+        read_table(snakemake.input.splits, SPLITS),
+        read_table(snakemake.input.stats, AUDIO_STATISTICS),
         DISettings.from_config(snakemake.params.di, snakemake.params.seed),
     )
-    for name, table in tables.items():
-        write_table(table, snakemake.output[name])
+    for name, table in DI_TABLES.items():
+        write_table(tables[name], snakemake.output[name], table)
     job.summary(
         f"{len(tables['verdicts'])} verdicts, {len(tables['null'])} null p-values, "
         f"{len(tables['curves'])} curve points"

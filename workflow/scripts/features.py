@@ -1,8 +1,8 @@
-import pandas as pd
 import torch
 
-from audio_di.io import log_to, write_table
-from audio_di.study import model_features
+from audio_di.io import log_to, read_table, write_table
+from audio_di.steps.features import model_features
+from audio_di.tables import FEATURES, SPLITS
 
 job_name = f"features {snakemake.wildcards.model} shard {snakemake.wildcards.shard}"
 with log_to(snakemake.log[0], job_name) as job:
@@ -11,7 +11,7 @@ with log_to(snakemake.log[0], job_name) as job:
     features = model_features(
         params.spec,
         snakemake.input.manifest,
-        pd.read_csv(snakemake.input.splits),
+        read_table(snakemake.input.splits, SPLITS),
         attacks=params.attacks,
         batch_size=params.batch_size,
         device=params.device,
@@ -19,5 +19,5 @@ with log_to(snakemake.log[0], job_name) as job:
         only=params.only,
         shard=tuple(params.shard),
     )
-    write_table(features, snakemake.output[0])
+    write_table(features, snakemake.output[0], FEATURES)
     job.summary(f"{len(features)} clips x {features.shape[1] - 1} features")

@@ -1,15 +1,14 @@
-import pandas as pd
-
-from audio_di.io import log_to, write_json
-from audio_di.study import headline
+from audio_di.io import log_to, read_table, write_json
+from audio_di.steps.analysis import headline
+from audio_di.tables import CALIBRATION, MIA_METRICS, PVALUE_VS_N, VERDICTS
 
 with log_to(snakemake.log[0]):
     write_json(
         headline(
-            pd.read_csv(snakemake.input.mia),
-            pd.read_csv(snakemake.input.verdicts),
-            pd.read_csv(snakemake.input.curves),
-            pd.read_csv(snakemake.input.calibration),
+            read_table(snakemake.input.mia, MIA_METRICS),
+            read_table(snakemake.input.verdicts, VERDICTS),
+            read_table(snakemake.input.curves, PVALUE_VS_N),
+            read_table(snakemake.input.calibration, CALIBRATION),
         ),
         snakemake.output[0],
     )

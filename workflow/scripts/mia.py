@@ -1,26 +1,27 @@
 import pandas as pd
 
 from audio_di.attacks.registry import feature_sign
-from audio_di.io import log_to, write_table
-from audio_di.study import model_membership
+from audio_di.io import log_to, read_table, write_table
+from audio_di.steps.analysis import model_membership
+from audio_di.tables import FEATURES, MIA_METRICS, ROC, SPLITS
 
 with log_to(snakemake.log[0], "mia") as job:
     metrics, roc = [], []
     for model, features_path, splits_path in zip(
         snakemake.params.models, snakemake.input.features, snakemake.input.splits, strict=True
     ):
-        features = pd.read_parquet(features_path)
+        features = read_table(features_path, FEATURES)
         signs = {c: feature_sign(c) for c in features.columns if c != "clip_id"}
         m, r = model_membership(
             model,
             features,
-            pd.read_csv(splits_path),
+            read_table(splits_path, SPLITS),
             signs,
             snakemake.params.bootstrap,
             snakemake.params.seed,
         )
         metrics.append(m)
         roc.append(r)
-    write_table(pd.concat(metrics, ignore_index=True), snakemake.output.metrics)
-    write_table(pd.concat(roc, ignore_index=True), snakemake.output.roc)
+    write_table(pd.concat(metrics, ignore_index=True), snakemake.output.metrics, MIA_METRICS)
+    write_table(pd.concat(roc, ignore_index=True), snakemake.output.roc, ROC)
     job.summary(f"{sum(map(len, metrics))} model x feature rows")

@@ -1,10 +1,10 @@
 from pathlib import Path
 
-import pandas as pd
 import torch
 
-from audio_di.io import log_to, write_table
-from audio_di.study import train_embedded
+from audio_di.io import log_to, read_table, write_table
+from audio_di.steps.features import train_embedded
+from audio_di.tables import SPLITS, TRAIN_CLIPS
 
 with log_to(snakemake.log[0], f"train {snakemake.wildcards.model}") as job:
     torch.set_num_threads(snakemake.threads)
@@ -12,7 +12,7 @@ with log_to(snakemake.log[0], f"train {snakemake.wildcards.model}") as job:
     clips = train_embedded(
         params.kind,
         snakemake.input.manifest,
-        pd.read_csv(snakemake.input.splits),
+        read_table(snakemake.input.splits, SPLITS),
         regime=params.regime,
         architecture=params.architecture,
         frontend=params.frontend,
@@ -21,5 +21,5 @@ with log_to(snakemake.log[0], f"train {snakemake.wildcards.model}") as job:
         out_dir=Path(snakemake.output.weights).parent,
         device=params.device,
     )
-    write_table(clips, snakemake.output.clips)
+    write_table(clips, snakemake.output.clips, TRAIN_CLIPS)
     job.summary(f"{params.regime['epochs']} epochs on {len(clips)} clips")

@@ -104,6 +104,9 @@ def nll(
 
     Features: `mean` (mean l over steps and codebooks), `ppl` (exp of it), and with several
     codebooks `cb<k>` (mean l of codebook k).
+
+    Paper: Yeom et al., "Privacy Risk in Machine Learning: Analyzing the Connection to
+    Overfitting", arXiv:1709.01604 (the LOSS attack).
     """
     token_nll = _token_nll(adapter, audio, meta, settings)
     mean = token_nll.flatten(1).mean(dim=1)
@@ -116,7 +119,11 @@ def nll(
 def min_k(
     adapter: AutoregressiveAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
 ) -> dict[str, torch.Tensor]:
-    """Min-K%: mean l of the k% least likely tokens (highest l), per k (lower: member)."""
+    """Min-K%: mean l of the k% least likely tokens (highest l), per k (lower: member).
+
+    Paper: Shi et al., "Detecting Pretraining Data from Large Language Models",
+    arXiv:2310.16789.
+    """
     token_nll = _token_nll(adapter, audio, meta, settings).flatten(1)
     return _tail_means(token_nll, _ks(settings), highest=True)
 
@@ -124,7 +131,11 @@ def min_k(
 def max_k(
     adapter: AutoregressiveAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
 ) -> dict[str, torch.Tensor]:
-    """Max-K%: mean l of the k% most likely tokens (lowest l), per k (lower: member)."""
+    """Max-K%: mean l of the k% most likely tokens (lowest l), per k (lower: member).
+
+    Paper: Maini et al., "LLM Dataset Inference: Did you train on my dataset?",
+    arXiv:2406.06443.
+    """
     token_nll = _token_nll(adapter, audio, meta, settings).flatten(1)
     return _tail_means(token_nll, _ks(settings), highest=False)
 
@@ -137,6 +148,9 @@ def min_k_plus(
     mu_i and sigma_i are the mean and standard deviation of log p(v) for v drawn from the
     model's own distribution at position i. Tokens with zero probability contribute nothing to
     mu and sigma; sigma is floored at 1e-12 so that a certain position gives z = 0.
+
+    Paper: Zhang et al., "Min-K%++: Improved Baseline for Detecting Pre-Training Data from
+    Large Language Models", arXiv:2404.02936.
     """
     codes, log_probs = _log_probs(adapter, audio, meta, settings)
     probs = log_probs.exp()
@@ -162,7 +176,11 @@ def zlib_ratio(
     adapter: AutoregressiveAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
 ) -> dict[str, torch.Tensor]:
     """Feature `ratio`: mean l divided by the zlib-compressed size of the codes in bytes
-    (lower: member; the compressed size stands in for the clip's intrinsic complexity)."""
+    (lower: member; the compressed size stands in for the clip's intrinsic complexity).
+
+    Paper: Carlini et al., "Extracting Training Data from Large Language Models",
+    arXiv:2012.07805.
+    """
     codes = _codes(adapter, audio, settings)
     mean = _token_nll(adapter, audio, meta, settings).flatten(1).mean(dim=1)
     size = torch.tensor(compressed_bytes(codes), dtype=mean.dtype, device=mean.device)
@@ -173,7 +191,11 @@ def conditional_gap(
     adapter: AutoregressiveAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
 ) -> dict[str, torch.Tensor]:
     """Feature `mean`: mean l under the true condition minus mean l under the null condition
-    (lower, i.e. more negative: member; the condition helps most on clips it was trained with)."""
+    (lower, i.e. more negative: member; the condition helps most on clips it was trained with).
+
+    Builds on: the conditional gap of Zhai et al., "Membership Inference on Text-to-Image
+    Diffusion Models via Conditional Likelihood Discrepancy", arXiv:2405.14800 (CLiD).
+    """
     true = _token_nll(adapter, audio, meta, settings).flatten(1).mean(dim=1)
     null = _token_nll(adapter, audio, meta, settings, null=True).flatten(1).mean(dim=1)
     return {"mean": true - null}
@@ -184,7 +206,11 @@ def reference(
 ) -> dict[str, torch.Tensor]:
     """Feature `mean`: mean l minus the reference model's own mean l on the same audio
     (lower: member). The reference tokenises the audio itself; it comes through
-    extract_features(..., reference=...), i.e. settings[BATCH]["reference"]."""
+    extract_features(..., reference=...), i.e. settings[BATCH]["reference"].
+
+    Paper: Carlini et al., "Extracting Training Data from Large Language Models",
+    arXiv:2012.07805 (comparison with a reference model).
+    """
     ref = (settings.get(BATCH) or {}).get("reference")
     if ref is None:
         raise ValueError(

@@ -127,6 +127,9 @@ def denoising_loss(
 
     Features: `t<step>` (mean over noise draws) per timestep, and `mean` over timesteps.
     Each draw's noise is shared by all timesteps; all are scored in one forward call.
+
+    Paper: Matsumoto, Miura and Yanai, "Membership Inference Attacks against Diffusion
+    Models", arXiv:2302.03262.
     """
     timesteps = [int(t) for t in settings["timesteps"]]
     draws = int(settings["draws"])
@@ -164,6 +167,9 @@ def pia(
     """Proximal initialisation (PIA): the model's own t=0 noise, eps0 = eps_hat(z, 0), is used
     to noise z to each timestep t; feature `t<step>` is the l_p distance (mean |.|^p, then
     ^(1/p)) between eps0 and eps_hat(z_t, t). Lower: member. Two forward calls.
+
+    Paper: Kong et al., "An Efficient Membership Inference Attack for the Diffusion Model by
+    Proximal Initialization", arXiv:2305.18355.
     """
     return _pia(adapter, audio, meta, settings, normalise=False)
 
@@ -174,8 +180,9 @@ def pian(
     """PIAN: PIA with eps0 rescaled per clip to the mean absolute value of standard normal
     noise, sqrt(2 / pi), so that it looks like the Gaussian noise the model was trained on.
 
-    Kong et al., "An Efficient Membership Inference Attack for the Diffusion Model by
-    Proximal Initialization", arXiv 2305.18355 (ICLR 2024)."""
+    Paper: Kong et al., "An Efficient Membership Inference Attack for the Diffusion Model by
+    Proximal Initialization", arXiv:2305.18355 (their code: PIA repository, components.PIAN).
+    """
     return _pia(adapter, audio, meta, settings, normalise=True)
 
 
@@ -202,6 +209,9 @@ def secmi(
     """SecMI_stat: DDIM-invert z (as x at t=0) to t_sec in steps of k, denoise one step to
     t_sec - k and re-invert to t_sec; feature `stat` is the mean squared distance between the
     two states at t_sec. Lower: member. t_sec / k + 2 forward calls over the batch.
+
+    Paper: Duan et al., "Are Diffusion Models Vulnerable to Membership Inference Attacks?",
+    arXiv:2302.01316.
     """
     t_sec, k = int(settings["t_sec"]), int(settings["k"])
     if k <= 0 or t_sec < k or t_sec % k:
@@ -224,6 +234,9 @@ def gradient_masking(
     Per row (timestep, draw, clip) the `fraction` of entries with the largest input gradient
     are kept and the squared eps error is averaged over them only. Features `t<step>` and
     `mean`, as denoising_loss. Lower: member. Needs gradients (wrt the input only).
+
+    Builds on: the loss attack of Matsumoto, Miura and Yanai, "Membership Inference Attacks
+    against Diffusion Models", arXiv:2302.03262, restricted to the highest-gradient entries.
     """
     timesteps = [int(t) for t in settings["timesteps"]]
     draws, fraction = int(settings["draws"]), float(settings["fraction"])
@@ -253,6 +266,9 @@ def noise_optimisation(
     sign-sized) steps cancel and delta stays short; away from training data the gradient
     keeps its direction and delta grows by about lr per step per entry.
     Needs gradients (wrt delta only).
+
+    Builds on: the loss attack of Matsumoto, Miura and Yanai, "Membership Inference Attacks
+    against Diffusion Models", arXiv:2302.03262, after a few optimisation steps on the input.
     """
     step, draws = int(settings["timestep"]), int(settings["draws"])
     x0 = adapter.encode(audio).detach()
@@ -289,6 +305,9 @@ def gradient_norms(
     timesteps and `draws` draws. Features are the group names of adapter.parameter_groups(),
     limited to `layers` ("all" or None for every group). Lower: member (training drove the
     gradient of its members towards zero). One forward and backward call per clip.
+
+    Paper: Pang et al., "White-box Membership Inference Attacks against Diffusion Models",
+    arXiv:2308.06405 (GSA).
     """
     groups = adapter.parameter_groups()
     layers = settings["layers"]
@@ -349,6 +368,9 @@ def conditional_gap(
     """CLiD-style: denoising loss under the true condition minus under the null condition,
     on the same noise. Features `t<step>` (mean over draws) and `mean` over timesteps.
     Lower (more negative): member, whose condition explains it better than for other clips.
+
+    Paper: Zhai et al., "Membership Inference on Text-to-Image Diffusion Models via
+    Conditional Likelihood Discrepancy", arXiv:2405.14800 (CLiD).
     """
     timesteps = [int(t) for t in settings["timesteps"]]
     draws = int(settings["draws"])

@@ -1,8 +1,11 @@
 """The one place attacks are registered, and feature extraction over a set of clips.
 
-Adding an attack: a function in diffusion.py or autoregressive.py, plus one line in ATTACKS.
-A function takes (adapter, audio (batch, channels, samples) on adapter.device, the batch's
-manifest rows, settings) and returns {setting name: per-clip values (batch,)}.
+Adding an attack: a function in diffusion.py or autoregressive.py whose docstring cites its
+paper, one entry in ATTACKS (keyword arguments only), and its settings under
+features.attacks.<family> in workflow/schemas/params.schema.yaml (tests/test_registry.py
+checks that schema and registry agree). A function takes (adapter, audio (batch, channels,
+samples) on adapter.device, the batch's manifest rows, settings) and returns
+{setting name: per-clip values (batch,)}.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ FAMILIES: dict[str, type[Adapter]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Attack:
     name: str
     family: str
@@ -49,64 +52,126 @@ ATTACKS: dict[str, Attack] = {
     attack.name: attack
     for attack in (
         Attack(
-            "denoising_loss",
-            "diffusion",
-            diffusion.denoising_loss,
-            -1,
-            {"timesteps": (50, 100, 200, 300, 500), "draws": 2, "seed": 0},
+            name="denoising_loss",
+            family="diffusion",
+            fn=diffusion.denoising_loss,
+            member_sign=-1,
+            defaults={"timesteps": (50, 100, 200, 300, 500), "draws": 2, "seed": 0},
         ),
-        Attack("pia", "diffusion", diffusion.pia, -1, {"timesteps": (200,), "p": 4}),
-        Attack("pian", "diffusion", diffusion.pian, -1, {"timesteps": (200,), "p": 4}),
-        Attack("secmi", "diffusion", diffusion.secmi, -1, {"t_sec": 100, "k": 20}),
         Attack(
-            "gradient_masking",
-            "diffusion",
-            diffusion.gradient_masking,
-            -1,
-            {"timesteps": (100, 200, 300), "draws": 1, "fraction": 0.2, "seed": 0},
+            name="pia",
+            family="diffusion",
+            fn=diffusion.pia,
+            member_sign=-1,
+            defaults={"timesteps": (200,), "p": 4},
+        ),
+        Attack(
+            name="pian",
+            family="diffusion",
+            fn=diffusion.pian,
+            member_sign=-1,
+            defaults={"timesteps": (200,), "p": 4},
+        ),
+        Attack(
+            name="secmi",
+            family="diffusion",
+            fn=diffusion.secmi,
+            member_sign=-1,
+            defaults={"t_sec": 100, "k": 20},
+        ),
+        Attack(
+            name="gradient_masking",
+            family="diffusion",
+            fn=diffusion.gradient_masking,
+            member_sign=-1,
+            defaults={"timesteps": (100, 200, 300), "draws": 1, "fraction": 0.2, "seed": 0},
             needs_grad=True,
         ),
         Attack(
-            "noise_optimisation",
-            "diffusion",
-            diffusion.noise_optimisation,
-            -1,
-            {"timestep": 100, "steps": 3, "lr": 0.05, "draws": 1, "seed": 0},
+            name="noise_optimisation",
+            family="diffusion",
+            fn=diffusion.noise_optimisation,
+            member_sign=-1,
+            defaults={"timestep": 100, "steps": 3, "lr": 0.05, "draws": 1, "seed": 0},
             needs_grad=True,
         ),
         Attack(
-            "gradient_norms",
-            "diffusion",
-            diffusion.gradient_norms,
-            -1,
-            {"num_timesteps": 2, "draws": 1, "seed": 0, "layers": "all"},
+            name="gradient_norms",
+            family="diffusion",
+            fn=diffusion.gradient_norms,
+            member_sign=-1,
+            defaults={"num_timesteps": 2, "draws": 1, "seed": 0, "layers": "all"},
             needs_grad=True,
         ),
         # CLiD-style conditional gap (the name conditional_gap is the autoregressive attack's).
         Attack(
-            "clid",
-            "diffusion",
-            diffusion.conditional_gap,
-            -1,
-            {"timesteps": (50, 100, 200, 300, 500), "draws": 1, "seed": 0},
+            name="clid",
+            family="diffusion",
+            fn=diffusion.conditional_gap,
+            member_sign=-1,
+            defaults={"timesteps": (50, 100, 200, 300, 500), "draws": 1, "seed": 0},
         ),
-        Attack("nll", "autoregressive", autoregressive.nll, -1, {}),
-        Attack("min_k", "autoregressive", autoregressive.min_k, -1, {"k": (5, 10, 20, 30, 50)}),
-        Attack("max_k", "autoregressive", autoregressive.max_k, -1, {"k": (5, 10, 20, 30, 50)}),
         Attack(
-            "min_k_plus",
-            "autoregressive",
-            autoregressive.min_k_plus,
-            +1,
-            {"k": (5, 10, 20, 30, 50)},
+            name="nll",
+            family="autoregressive",
+            fn=autoregressive.nll,
+            member_sign=-1,
+            defaults={},
         ),
-        Attack("zlib", "autoregressive", autoregressive.zlib_ratio, -1, {}),
-        Attack("conditional_gap", "autoregressive", autoregressive.conditional_gap, -1, {}),
         Attack(
-            "reference", "autoregressive", autoregressive.reference, -1, {}, needs_reference=True
+            name="min_k",
+            family="autoregressive",
+            fn=autoregressive.min_k,
+            member_sign=-1,
+            defaults={"k": (5, 10, 20, 30, 50)},
+        ),
+        Attack(
+            name="max_k",
+            family="autoregressive",
+            fn=autoregressive.max_k,
+            member_sign=-1,
+            defaults={"k": (5, 10, 20, 30, 50)},
+        ),
+        Attack(
+            name="min_k_plus",
+            family="autoregressive",
+            fn=autoregressive.min_k_plus,
+            member_sign=+1,
+            defaults={"k": (5, 10, 20, 30, 50)},
+        ),
+        Attack(
+            name="zlib",
+            family="autoregressive",
+            fn=autoregressive.zlib_ratio,
+            member_sign=-1,
+            defaults={},
+        ),
+        Attack(
+            name="conditional_gap",
+            family="autoregressive",
+            fn=autoregressive.conditional_gap,
+            member_sign=-1,
+            defaults={},
+        ),
+        Attack(
+            name="reference",
+            family="autoregressive",
+            fn=autoregressive.reference,
+            member_sign=-1,
+            defaults={},
+            needs_reference=True,
         ),
     )
 }
+
+
+def default_attacks() -> dict[str, dict[str, dict]]:
+    """Every registered attack at its default settings, by family (what the audit runs
+    unless given a study's features.attacks)."""
+    attacks: dict[str, dict[str, dict]] = {}
+    for name, attack in ATTACKS.items():
+        attacks.setdefault(attack.family, {})[name] = {}
+    return attacks
 
 
 def _attack(name: str) -> Attack:

@@ -1,23 +1,6 @@
-"""Corpora of clips: real scores from the music21 corpus rendered to audio."""
+"""Corpora of clips, each listed in a manifest: real scores from the music21 corpus rendered
+to audio (music21_render), a user's folder of audio files (folder), and what both share
+(manifest: merging per-artist manifests, reading clips by id).
 
-from audio_di.corpus.music21_render import (
-    ARTISTS,
-    FAILURE_COLUMNS,
-    MANIFEST_COLUMNS,
-    Artist,
-    Work,
-    list_works,
-    render_artist,
-    selection_order,
-)
-
-__all__ = [
-    "ARTISTS",
-    "FAILURE_COLUMNS",
-    "MANIFEST_COLUMNS",
-    "Artist",
-    "Work",
-    "list_works",
-    "render_artist",
-    "selection_order",
-]
+The modules are imported one by one, so that a folder corpus never loads music21.
+"""

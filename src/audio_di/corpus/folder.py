@@ -12,14 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
+from jsonschema import Draft202012Validator
 from tqdm import tqdm
 
 from audio_di.audio import audio_sha256, is_silent, read_audio, resample, segment, write_flac
-from audio_di.corpus.music21_render import MANIFEST_COLUMNS
+from audio_di.tables import CATALOGUE_MANIFEST, REJECTED, USER_MANIFEST, USER_MANIFEST_SCHEMA
 
-MANIFEST_REQUIRED = ["path", "artist", "work_id"]
-ROLES = ("train", "heldout")
-REJECTED_COLUMNS = ["path", "artist", "work_id", "clip", "reason"]
 # Suffixes of the formats soundfile reads (the container names it reports, lower-cased).
 AUDIO_SUFFIXES = {f".{name.lower()}" for name in sf.available_formats()} | {".aif", ".oga"}
 
@@ -29,34 +27,55 @@ class Rejected(Exception):
 
 
 def read_manifest(csv: str | Path, root: str | Path | None = None) -> pd.DataFrame:
-    """A catalogue manifest: one row per audio file, with path (relative to `root`, by
-    default the CSV's folder), artist, work_id, and optionally caption and role (train or
-    heldout, where the user knows what went into training). Paths come back resolved
-    against `root`, `name` keeps them as written (clip ids derive from it); a blank
-    caption or role is an empty string."""
+    """A user's manifest (tables.USER_MANIFEST): one row per audio file, with path (relative
+    to `root`, by default the CSV's folder), artist, work_id, and optionally caption and role
+    (train or heldout, where the user knows what went into training). Paths come back
+    resolved against `root`, `name` keeps them as written (clip ids derive from it); a blank
+    or absent caption or role is an empty string."""
     csv = Path(csv)
     try:
         table = pd.read_csv(csv, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise ValueError(f"{csv}: cannot read the manifest: {err}") from err
-    missing = [c for c in MANIFEST_REQUIRED if c not in table.columns]
-    if missing:
-        raise ValueError(f"{csv}: missing column(s) {missing}; needs {MANIFEST_REQUIRED}")
-    for column in MANIFEST_REQUIRED:
-        blank = table.index[table[column].str.strip() == ""]
-        if len(blank):
-            raise ValueError(f"{csv}: column {column!r} is empty on line(s) {list(blank + 2)[:10]}")
-    table = table.assign(caption=table.get("caption", ""), role=table.get("role", ""))
-    bad = sorted(set(table["role"]) - {"", *ROLES})
-    if bad:
-        raise ValueError(f"{csv}: column 'role' has {bad}; use {list(ROLES)} or leave it blank")
+    check_manifest(table, csv)
     repeated = table.loc[table["path"].duplicated(), "path"].tolist()
     if repeated:
         raise ValueError(f"{csv}: path(s) listed more than once: {repeated[:5]}")
+    table = table.assign(caption=table.get("caption", ""), role=table.get("role", ""))
     root = csv.parent if root is None else Path(root)
     table["name"] = table["path"]
     table["path"] = [str(root / p) for p in table["path"]]
-    return table[[*MANIFEST_REQUIRED, "name", "caption", "role"]]
+    return table[["path", "artist", "work_id", "name", "caption", "role"]]
+
+
+def check_manifest(table: pd.DataFrame, csv: Path) -> None:
+    """Check a manifest read as text against tables.USER_MANIFEST_SCHEMA: its columns, then
+    every row; the error names the file, the column, the value and the lines."""
+    required = USER_MANIFEST_SCHEMA["required"]
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise ValueError(f"{csv}: missing column(s) {missing}; needs {required}")
+    unknown = [c for c in table.columns if c not in USER_MANIFEST.columns]
+    if unknown:
+        raise ValueError(
+            f"{csv}: unknown column(s) {unknown}; a manifest has {list(USER_MANIFEST.columns)}"
+        )
+    validator = Draft202012Validator(USER_MANIFEST_SCHEMA)
+    lines: dict[str, list[int]] = {}  # problem -> CSV lines (the header is line 1)
+    for line, row in enumerate(table.to_dict(orient="records"), start=2):
+        for error in validator.iter_errors(row):
+            column = error.path[0]
+            problem = (
+                f"column {column!r} is empty"
+                if error.validator == "pattern"
+                else f"column {column!r}: {error.message}"
+            )
+            lines.setdefault(problem, []).append(line)
+    if lines:
+        raise ValueError(
+            f"{csv}: "
+            + "; ".join(f"{problem} on line(s) {found[:10]}" for problem, found in lines.items())
+        )
 
 
 def folder_files(folder: str | Path, artist: str, role: str = "", prefix: str = "") -> pd.DataFrame:
@@ -140,8 +159,8 @@ def ingest_catalogue(
     """Cut the catalogue's files (a read_manifest table) into FLAC clips under
     out_dir/clips. Returns (manifest, rejected):
 
-    - manifest: MANIFEST_COLUMNS plus role, paths relative to out_dir;
-    - rejected: REJECTED_COLUMNS, one row per file (clip empty) or clip that was left out.
+    - manifest: the CATALOGUE_MANIFEST table, paths relative to out_dir;
+    - rejected: the REJECTED table, one row per file (clip empty) or clip that was left out.
 
     A clip whose audio equals an earlier one (same sha256) is rejected as a duplicate,
     unless the two have different explicit roles: identical audio on both sides of the
@@ -204,5 +223,5 @@ def ingest_catalogue(
             owners[sha] = row
             rows.append(row)
             kept += 1
-    manifest = pd.DataFrame(rows, columns=[*MANIFEST_COLUMNS, "role", "source"])
-    return manifest, pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+    manifest = pd.DataFrame(rows, columns=list(CATALOGUE_MANIFEST.columns))
+    return manifest, pd.DataFrame(rejected, columns=list(REJECTED.columns))

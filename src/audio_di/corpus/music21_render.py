@@ -27,21 +27,11 @@ from tqdm import tqdm
 
 from audio_di.audio import audio_sha256, is_silent, resample, segment, to_mono, write_flac
 from audio_di.seeding import named_rng
+from audio_di.tables import CORPUS_MANIFEST, FAILURES
 
 log = logging.getLogger(__name__)
 
 CORPUS_ROOT = Path(music21.__file__).parent / "corpus"
-MANIFEST_COLUMNS = [
-    "clip_id",
-    "artist",
-    "work_id",
-    "path",
-    "seconds",
-    "sample_rate",
-    "sha256",
-    "caption",
-]
-FAILURE_COLUMNS = ["artist", "work_id", "reason"]
 
 PEAK = 0.9
 
@@ -445,7 +435,7 @@ def render_artist(
     """Render `works` works of an artist to clips under out_dir/<artist>/.
 
     Works are tried in `selection_order`; one that fails is reported in the failures frame and
-    replaced by the next. Returns (manifest, failures) with MANIFEST_COLUMNS and FAILURE_COLUMNS.
+    replaced by the next. Returns (manifest, failures): the CORPUS_MANIFEST and FAILURES tables.
     Raises ValueError when the artist has fewer than `works` works, and RuntimeError when fewer
     than `works` of them could be rendered.
     """
@@ -483,6 +473,6 @@ def render_artist(
             f"could be rendered ({len(failures)} failed{first})"
         )
     return (
-        pd.DataFrame(rows, columns=MANIFEST_COLUMNS),
-        pd.DataFrame(failures, columns=FAILURE_COLUMNS),
+        pd.DataFrame(rows, columns=list(CORPUS_MANIFEST.columns)),
+        pd.DataFrame(failures, columns=list(FAILURES.columns)),
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from audio_di.config import MODEL_SETTINGS
 from audio_di.models.audioldm2 import AudioLDM2
@@ -36,8 +37,16 @@ __all__ = [
     "AutoregressiveAdapter",
     "DiffusionAdapter",
     "load_adapter",
+    "resolve_device",
     "train_model",
 ]
+
+
+def resolve_device(device: str) -> str:
+    """`auto` means CUDA where there is one."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
 
 
 def _model_class(kind: str) -> type[Adapter]:
@@ -55,8 +64,6 @@ def load_adapter(spec: dict, device: str = "cpu") -> Adapter:
     config.MODEL_SETTINGS (`latent`, `window`) reach the kinds that take them; another kind
     given one is refused.
     """
-    from audio_di.study import resolve_device
-
     missing = [key for key in ("kind", "source") if key not in spec]
     if missing:
         raise ValueError(f"model spec {spec} lacks {missing}")

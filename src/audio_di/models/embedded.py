@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from abc import abstractmethod
 from collections.abc import Iterator
@@ -23,16 +22,20 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler, UNet2DModel
 from safetensors.torch import load_file, save_file
+from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from audio_di.audio import log_mel
+from audio_di.io import atomic_path, write_table
 from audio_di.models.base import (
     Adapter,
     AutoregressiveAdapter,
     DiffusionAdapter,
     module_groups,
 )
+from audio_di.tables import TRAINING_LOSS
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -87,21 +90,19 @@ class FrameCodebook(torch.nn.Module):
         frames = mel.transpose(1, 2).reshape(-1, mel.shape[1])
         return _nearest(frames, self.centres).view(mel.shape[0], 1, mel.shape[2])
 
-    def fit(self, frames: torch.Tensor, generator: torch.Generator, iterations: int = 25) -> None:
-        """Lloyd's k-means on (points, dim) from seeded random starts; empty clusters restart."""
+    def fit(self, frames: torch.Tensor, generator: torch.Generator) -> None:
+        """k-means on (points, dim) with k-means++ starts (scikit-learn), seeded from
+        `generator`."""
         size = len(self.centres)
         if len(frames) < size:
             raise ValueError(f"codebook_size {size} exceeds the {len(frames)} training frames")
-        centres = frames[torch.randperm(len(frames), generator=generator)[:size]]
-        for _ in range(iterations):
-            assign = _nearest(frames, centres)
-            counts = torch.bincount(assign, minlength=size)
-            sums = torch.zeros_like(centres).index_add_(0, assign, frames)
-            centres = sums / counts.clamp(min=1)[:, None]
-            empty = counts == 0
-            pick = torch.randint(len(frames), (int(empty.sum()),), generator=generator)
-            centres[empty] = frames[pick]
-        self.centres.copy_(centres)
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        kmeans = KMeans(size, init="k-means++", n_init=1, random_state=seed)
+        # One thread: scikit-learn's parallel sums round differently with each thread count,
+        # and the codebook must not depend on the machine that trains it.
+        with threadpool_limits(limits=1):
+            kmeans.fit(frames.numpy())
+        self.centres.copy_(torch.from_numpy(kmeans.cluster_centers_))
 
 
 def _nearest(points: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
@@ -112,12 +113,6 @@ def _audio_chunks(audio: np.ndarray, device: torch.device) -> Iterator[torch.Ten
     for start in range(0, len(audio), CHUNK):
         chunk = np.ascontiguousarray(audio[start : start + CHUNK], dtype=np.float32)
         yield torch.from_numpy(chunk)[:, None].to(device)
-
-
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 class EmbeddedModel(Adapter):
@@ -259,10 +254,11 @@ class EmbeddedModel(Adapter):
         (out_dir / CONFIG_FILE).unlink(missing_ok=True)
         # Clones, because safetensors refuses tensors that share memory (tied embeddings).
         tensors = {k: v.detach().cpu().clone() for k, v in self.parts.state_dict().items()}
-        _atomic_write(out_dir / WEIGHTS_FILE, lambda p: save_file(tensors, str(p)))
-        _atomic_write(out_dir / LOSS_FILE, lambda p: loss_log.to_csv(p, index=False))
-        text = json.dumps(self.config, indent=2)
-        _atomic_write(out_dir / CONFIG_FILE, lambda p: p.write_text(text))
+        with atomic_path(out_dir / WEIGHTS_FILE) as tmp:
+            save_file(tensors, str(tmp))
+        write_table(loss_log, out_dir / LOSS_FILE, TRAINING_LOSS)
+        with atomic_path(out_dir / CONFIG_FILE) as tmp:
+            tmp.write_text(json.dumps(self.config, indent=2))
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str | torch.device = "cpu") -> Self:

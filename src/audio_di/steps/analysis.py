@@ -1,25 +1,23 @@
-"""Study-level steps that the workflow scripts call: each joins tables and runs the library."""
+"""The analysis stage: per-clip MIA, dataset inference with the blind shift test, the
+calibration of the DI procedures on null trials, the claim check, the headline numbers and
+the verdict sentence."""
 
 from __future__ import annotations
 
 import logging
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm import tqdm
 
-from audio_di.audio import load_clips
-from audio_di.blind import STAT_COLUMNS, audio_statistics, shift_test
+from audio_di.blind import audio_statistics, shift_test
+from audio_di.corpus.manifest import corpus_audio
 from audio_di.di import (
-    CONTAMINATION_COLUMNS,
     DETECTED,
     INCONCLUSIVE,
-    PVALUE_VS_N_COLUMNS,
     DISettings,
     Works,
     contamination_curve,
@@ -33,147 +31,17 @@ from audio_di.di import (
 )
 from audio_di.mia import membership_metrics, roc_points
 from audio_di.seeding import stable_seed
-from audio_di.shards import shard_clips
-from audio_di.splits import evaluation_sets, training_clips
+from audio_di.splits import evaluation_sets
+from audio_di.tables import (
+    BLIND_STATISTICS,
+    CALIBRATION,
+    CONTAMINATION,
+    NULL_PVALUES,
+    PVALUE_VS_N,
+    VERDICTS,
+)
 
 log = logging.getLogger(__name__)
-
-
-VERDICT_COLUMNS = [
-    "model",
-    "artist",
-    "artist_status",
-    "method",
-    "works_suspect",
-    "works_validation",
-    "n_suspect",
-    "n_validation",
-    "p_value",
-    "p_mc_error",
-    "permutations",
-    "fold_draws",
-    "verdict",
-    "reason",
-    "detected",
-    "shift_p",
-    "n_missing",
-]
-
-
-def merge_corpus(
-    manifests: list[str | Path], failures: list[str | Path], clips_folder: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One manifest for the corpus; paths become relative to the corpus folder."""
-    manifest = pd.concat([pd.read_csv(p) for p in manifests], ignore_index=True)
-    manifest["path"] = clips_folder + "/" + manifest["path"]
-    if manifest["clip_id"].duplicated().any():
-        dup = manifest.loc[manifest["clip_id"].duplicated(), "clip_id"].tolist()[:10]
-        raise ValueError(f"duplicate clip_id across artists: {dup}")
-    failed = pd.concat([pd.read_csv(p) for p in failures], ignore_index=True)
-    return manifest.sort_values("clip_id", ignore_index=True), failed
-
-
-def corpus_audio(
-    manifest_path: str | Path, clip_ids: pd.Series, sample_rate: int, channels: int = 1
-) -> np.ndarray:
-    """Audio of the given clips, in the given order, resampled to `sample_rate`: (N, samples)
-    mixed to mono, or (N, channels, samples) for a model that takes more channels."""
-    manifest = pd.read_csv(manifest_path).set_index("clip_id")
-    missing = sorted(set(clip_ids) - set(manifest.index))
-    if missing:
-        raise ValueError(f"{manifest_path}: no clips {missing[:10]}")
-    root = Path(manifest_path).parent
-    return load_clips([root / p for p in manifest.loc[clip_ids, "path"]], sample_rate, channels)
-
-
-def resolve_device(device: str) -> str:
-    """`auto` means CUDA where there is one."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-def train_embedded(
-    kind: str,
-    manifest_path: str | Path,
-    splits: pd.DataFrame,
-    regime: dict,
-    architecture: dict,
-    frontend: dict,
-    sample_rate: int,
-    seed: int,
-    out_dir: str | Path,
-    device: str,
-) -> pd.DataFrame:
-    """Train one embedded model on its regime's clips; returns the clips it was trained on.
-
-    regime: filler_clips, members (whether member artists' train works are included), epochs.
-
-    The model's artist labels cover the whole corpus, so that every evaluated clip, of a member
-    artist or not, is scored under its own artist's condition.
-    """
-    # Model code imports diffusers and transformers (seconds); analysis jobs never need it.
-    from audio_di.models import train_model
-
-    clips = training_clips(splits, regime["filler_clips"], seed, regime["members"])
-    manifest = pd.read_csv(manifest_path).set_index("clip_id")
-    meta = manifest.loc[clips["clip_id"]].reset_index()
-    audio = corpus_audio(manifest_path, clips["clip_id"], sample_rate)
-    config = {
-        **architecture,
-        "frontend": frontend,
-        "sample_rate": sample_rate,
-        "artists": sorted(splits["artist"].unique()),
-    }
-    train_model(
-        kind, audio, meta, config, regime["epochs"], seed, Path(out_dir), resolve_device(device)
-    )
-    return clips
-
-
-def model_features(
-    spec: dict,
-    manifest_path: str | Path,
-    splits: pd.DataFrame,
-    attacks: dict[str, dict],
-    batch_size: int,
-    device: str,
-    reference: dict | None = None,
-    only: list[str] | None = None,
-    shard: tuple[int, int] = (0, 1),
-) -> pd.DataFrame:
-    """Membership features of the evaluated clips under the attacks of the model's family
-    (or the subset `only` names); `reference` is the spec of the model that
-    reference-calibrated attacks compare with. `shard` = (k, shards) scores only shard k's
-    clips (see audio_di.shards); a shard without clips loads no model."""
-    from audio_di.attacks.registry import attacks_for, extract_features, family_of
-    from audio_di.models import load_adapter
-
-    clip_ids = evaluation_sets(splits)["clip_id"]
-    clip_ids = clip_ids.iloc[shard_clips(len(clip_ids), batch_size, shard[1], shard[0])]
-    if clip_ids.empty:
-        return pd.DataFrame({"clip_id": clip_ids.to_numpy()})
-    started = time.perf_counter()
-    adapter = load_adapter(spec, resolve_device(device))
-    reference_adapter = load_adapter(reference, adapter.device) if reference else None
-    # benchmarks/scaling.md weighs this per-shard cost against the scoring time.
-    log.info("models loaded on %s in %.2f s", adapter.device, time.perf_counter() - started)
-    family = family_of(adapter)
-    configured = attacks.get(family)
-    if not configured:
-        raise ValueError(f"features.attacks.{family}: no attack configured for {spec['kind']}")
-    unknown = sorted(set(only or []) - set(configured))
-    if unknown:
-        raise ValueError(
-            f"model attacks {unknown} are not configured under features.attacks.{family}"
-        )
-    if only is not None:
-        configured = {name: configured[name] for name in only}
-    manifest = pd.read_csv(manifest_path).set_index("clip_id")
-    meta = manifest.loc[clip_ids].reset_index()
-    audio = corpus_audio(manifest_path, clip_ids, adapter.sample_rate, adapter.channels)
-    chosen = attacks_for(adapter, configured, reference_adapter is not None)
-    return extract_features(adapter, audio, meta, chosen, batch_size, reference=reference_adapter)
 
 
 def corpus_statistics(
@@ -205,6 +73,15 @@ def model_membership(
     )
 
 
+# What model_dataset_inference returns, by key: the tables of results/di/models/<model>/.
+DI_TABLES = {
+    "verdicts": VERDICTS,
+    "curves": PVALUE_VS_N,
+    "null": NULL_PVALUES,
+    "contamination": CONTAMINATION,
+}
+
+
 @dataclass(frozen=True)
 class Collection:
     """One artist's suspect and validation works, as dataset inference sees them."""
@@ -234,7 +111,7 @@ def collections(
         suspect, validation = group[group["suspect"]], group[~group["suspect"]]
         works_s, works_v = suspect["work_id"].to_numpy(), validation["work_id"].to_numpy()
         x_s, x_v = (side[feature_columns].to_numpy(float) for side in (suspect, validation))
-        a_s, a_v = (side[STAT_COLUMNS].to_numpy(float) for side in (suspect, validation))
+        a_s, a_v = (side[list(BLIND_STATISTICS)].to_numpy(float) for side in (suspect, validation))
         out.append(
             Collection(
                 artist,
@@ -303,7 +180,7 @@ def model_dataset_inference(
             if c.status == "member":
                 curve = contamination_curve(c.works, method, di)
                 tables["contamination"].append(curve.assign(**labels, method=method))
-    null = pd.concat(tables["null"], ignore_index=True)[NULL_COLUMNS]
+    null = pd.concat(tables["null"], ignore_index=True)[list(NULL_PVALUES.columns)]
     short = null.groupby("method").size()
     if (short < di.null_trials).any():
         log.warning(
@@ -311,27 +188,11 @@ def model_dataset_inference(
             "validation splits", model, short.to_dict(), di.null_trials,
         )  # fmt: skip
     return {
-        "verdicts": pd.DataFrame(tables["verdicts"], columns=VERDICT_COLUMNS),
-        "curves": pd.concat(tables["curves"], ignore_index=True)[
-            PVALUE_VS_N_COLUMNS + ["artist_status"]
-        ],
+        "verdicts": pd.DataFrame(tables["verdicts"], columns=list(VERDICTS.columns)),
+        "curves": pd.concat(tables["curves"], ignore_index=True)[list(PVALUE_VS_N.columns)],
         "null": null,
-        "contamination": _concat_or_empty(tables["contamination"], CONTAMINATION_TABLE),
+        "contamination": _concat_or_empty(tables["contamination"], list(CONTAMINATION.columns)),
     }
-
-
-NULL_COLUMNS = ["model", "artist", "artist_status", "method", "source", "n_works", "p"]
-CONTAMINATION_TABLE = ["model", "artist", "artist_status", "method", *CONTAMINATION_COLUMNS]
-CALIBRATION_COLUMNS = [
-    "model",
-    "method",
-    "alpha",
-    "null_trials",
-    "false_positive_rate",
-    "fpr_ci_high",
-    "fpr_ci_low",
-    "within_bound",
-]
 
 
 def _concat_or_empty(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -347,7 +208,7 @@ def calibration(null: pd.DataFrame, alpha: float) -> pd.DataFrame:
     for (model, method), group in null.groupby(["model", "method"], sort=True):
         rate, lo, hi = false_positive_rate(group["p"].to_numpy(), alpha)
         rows.append((model, method, alpha, len(group), rate, hi, lo, lo <= alpha <= hi))
-    return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
+    return pd.DataFrame(rows, columns=list(CALIBRATION.columns))
 
 
 def smallest_detecting_n(curves: pd.DataFrame, rate: float = 0.95) -> dict[str, int | None]:
@@ -435,86 +296,6 @@ def headline(
         "models": models,
         "works_for_95pct_detection": smallest_detecting_n(curves),
     }
-
-
-def default_attacks() -> dict[str, dict[str, dict]]:
-    """Every registered attack with its default settings, by family (the audit's attacks;
-    the workflow reads them from features.attacks)."""
-    from audio_di.attacks.registry import ATTACKS
-
-    attacks: dict[str, dict[str, dict]] = {}
-    for name, attack in ATTACKS.items():
-        attacks.setdefault(attack.family, {})[name] = {}
-    return attacks
-
-
-@dataclass(frozen=True)
-class Catalogue:
-    """How a user's audio becomes clips (params.yaml corpora.<name> of kind folder)."""
-
-    clip_seconds: float
-    sample_rate: int
-    max_clips_per_file: int | None = None
-
-
-def audit_catalogue(
-    spec: dict,
-    name: str,
-    suspect: str | Path,
-    validation: str | Path,
-    out_dir: str | Path,
-    catalogue: Catalogue,
-    device: str,
-    batch_size: int,
-    di: DISettings,
-    attacks: dict[str, dict] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """DI of one model against one catalogue: suspect and validation are each a folder of
-    audio (each file one work of the artist "catalogue") or a manifest CSV.
-
-    The steps are the workflow's: the folder corpus's ingestion (clips, manifest.csv and
-    rejected.csv in out_dir), its split with the roles given, the model's features under
-    `attacks` (settings by family, as in params.yaml features.attacks; default: every
-    registered attack at its defaults), the blind baseline and `model_dataset_inference`
-    under the model's `name`; the draws are seeded by the works and `di.seed`, so that a
-    study of the same catalogue with the same settings gives the same p-values under any
-    name. Returns the tables of `model_dataset_inference` plus manifest and rejected."""
-    from audio_di.corpus.folder import catalogue_files, ingest_catalogue
-    from audio_di.di import MIN_WORKS
-    from audio_di.io import write_table
-    from audio_di.splits import check_set_sizes, make_splits
-
-    out_dir = Path(out_dir)
-    files = pd.concat(
-        [
-            catalogue_files(suspect, "catalogue", "train", "suspect"),
-            catalogue_files(validation, "catalogue", "heldout", "validation"),
-        ],
-        ignore_index=True,
-    )
-    listed = files.groupby("path")["role"].nunique()
-    if (listed > 1).any():
-        both = listed[listed > 1].index.tolist()
-        raise ValueError(f"file(s) in both the suspect and the validation set: {both[:5]}")
-    manifest, rejected = ingest_catalogue(
-        files, out_dir, catalogue.clip_seconds, catalogue.sample_rate, catalogue.max_clips_per_file
-    )
-    write_table(manifest, out_dir / "manifest.csv")
-    write_table(rejected, out_dir / "rejected.csv")
-    splits = make_splits(manifest, members=[], heldout_fraction=0.5, seed=di.seed)
-    try:
-        check_set_sizes(splits, MIN_WORKS)
-    except ValueError as err:
-        raise ValueError(
-            f"{err} ({len(rejected)} rejected: see {out_dir / 'rejected.csv'})"
-        ) from None
-    manifest_path = out_dir / "manifest.csv"
-    features = model_features(
-        spec, manifest_path, splits, attacks or default_attacks(), batch_size, device
-    )
-    stats = corpus_statistics(manifest_path, splits, catalogue.sample_rate)
-    tables = model_dataset_inference(name, features, splits, stats, di, known_nonmembers=False)
-    return {**tables, "manifest": manifest, "rejected": rejected}
 
 
 def verdict_sentence(verdicts: pd.DataFrame, model: str) -> str:

@@ -1,15 +1,18 @@
-"""Study steps on a tiny corpus written to disk: features of a trained model, per model."""
+"""The steps on a tiny corpus written to disk: features of a trained model, per model, and the
+claim check."""
 
 import pandas as pd
 import pytest
-from test_models import SAMPLE_RATE, TINY, clips
+from conftest import SAMPLE_RATE, TINY, clips
 
 from audio_di.audio import write_flac
-from audio_di.io import write_table
+from audio_di.io import read_table, write_table
 from audio_di.models import train_model
 from audio_di.shards import merge_shards
 from audio_di.splits import make_splits
-from audio_di.study import model_features
+from audio_di.steps.analysis import claim_check
+from audio_di.steps.features import model_features
+from audio_di.tables import CORPUS_MANIFEST, FEATURES
 
 ATTACKS = {"autoregressive": {"nll": {}, "zlib": {}, "reference": {}}}
 
@@ -21,9 +24,11 @@ def corpus(tmp_path_factory):
     meta["work_id"] = meta["artist"] + "/w" + (meta.index // 2).astype(str)
     meta["path"] = [f"clips/{c}.flac" for c in meta["clip_id"]]
     meta["sha256"] = meta["clip_id"]
+    meta["seconds"], meta["sample_rate"] = audio.shape[1] / SAMPLE_RATE, SAMPLE_RATE
     for clip, path in zip(audio, meta["path"], strict=True):
         write_flac(root / path, clip, SAMPLE_RATE)
-    meta.to_csv(root / "manifest.csv", index=False)
+    meta = meta[list(CORPUS_MANIFEST.columns)]
+    write_table(meta, root / "manifest.csv", CORPUS_MANIFEST)
     train_model("embedded_ar", audio, meta, TINY["embedded_ar"], 1, 0, root / "model")
     return root, make_splits(meta, ["artist0"], 0.5, seed=0)
 
@@ -54,19 +59,18 @@ def test_merged_shards_are_byte_identical_to_one_job(corpus, tmp_path, shards):
     root, splits = corpus
     spec = {"kind": "embedded_ar", "source": str(root / "model")}
     args = (spec, root / "manifest.csv", splits, ATTACKS, 4, "cpu", spec)
-    write_table(model_features(*args), tmp_path / "whole.parquet")
+    write_table(model_features(*args), tmp_path / "whole.parquet", FEATURES)
     # 12 clips in batches of 4: with 4 shards the last one is empty and loads no model.
     parts = [model_features(*args, shard=(k, shards)) for k in range(shards)]
     for k, part in enumerate(parts):
-        write_table(part, tmp_path / f"{k}.parquet")
-    tables = [pd.read_parquet(tmp_path / f"{k}.parquet") for k in range(shards)]
-    write_table(merge_shards(tables, [str(k) for k in range(shards)]), tmp_path / "merged.parquet")
+        write_table(part, tmp_path / f"{k}.parquet", FEATURES)
+    tables = [read_table(tmp_path / f"{k}.parquet", FEATURES) for k in range(shards)]
+    merged = merge_shards(tables, [str(k) for k in range(shards)])
+    write_table(merged, tmp_path / "merged.parquet", FEATURES)
     assert (tmp_path / "merged.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
 
 
 def test_claim_check_names_the_failing_criterion():
-    from audio_di.study import claim_check
-
     member = pd.DataFrame({"p_value": [0.001, 0.004], "verdict": ["detected", "detected"]})
     nonmember = pd.DataFrame({"p_value": [0.3, 0.8], "verdict": ["not detected", "inconclusive"]})
     assert claim_check(0.6, member, nonmember)["holds"]

@@ -1,4 +1,5 @@
-"""Randomly initialised MusicGen, AudioLDM2 and Stable Audio checkpoints, saved like real ones.
+"""Support for tests and benchmarks: randomly initialised MusicGen, AudioLDM2 and Stable Audio
+checkpoints, saved like real ones. The study never imports it.
 
 The published weights cannot be fetched offline, so tests and benchmarks build the same
 library classes from config objects with seeded random weights, plus real tokenizer classes

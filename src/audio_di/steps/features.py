@@ -1,0 +1,97 @@
+"""The features stage: train the embedded models, and score every evaluated clip with the
+membership attacks of each model's family."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from audio_di.attacks.registry import attacks_for, extract_features, family_of
+from audio_di.corpus.manifest import corpus_audio
+from audio_di.io import read_table
+from audio_di.models import load_adapter, resolve_device, train_model
+from audio_di.shards import shard_clips
+from audio_di.splits import evaluation_sets, training_clips
+from audio_di.tables import CORPUS_MANIFEST
+
+log = logging.getLogger(__name__)
+
+
+def train_embedded(
+    kind: str,
+    manifest_path: str | Path,
+    splits: pd.DataFrame,
+    regime: dict,
+    architecture: dict,
+    frontend: dict,
+    sample_rate: int,
+    seed: int,
+    out_dir: str | Path,
+    device: str,
+) -> pd.DataFrame:
+    """Train one embedded model on its regime's clips; returns the clips it was trained on.
+
+    regime: filler_clips, members (whether member artists' train works are included), epochs.
+
+    The model's artist labels cover the whole corpus, so that every evaluated clip, of a member
+    artist or not, is scored under its own artist's condition.
+    """
+    clips = training_clips(splits, regime["filler_clips"], seed, regime["members"])
+    manifest = read_table(manifest_path, CORPUS_MANIFEST).set_index("clip_id")
+    meta = manifest.loc[clips["clip_id"]].reset_index()
+    audio = corpus_audio(manifest_path, clips["clip_id"], sample_rate)
+    config = {
+        **architecture,
+        "frontend": frontend,
+        "sample_rate": sample_rate,
+        "artists": sorted(splits["artist"].unique()),
+    }
+    train_model(
+        kind, audio, meta, config, regime["epochs"], seed, Path(out_dir), resolve_device(device)
+    )
+    return clips
+
+
+def model_features(
+    spec: dict,
+    manifest_path: str | Path,
+    splits: pd.DataFrame,
+    attacks: dict[str, dict],
+    batch_size: int,
+    device: str,
+    reference: dict | None = None,
+    only: list[str] | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> pd.DataFrame:
+    """Membership features of the evaluated clips under the attacks of the model's family
+    (or the subset `only` names); `reference` is the spec of the model that
+    reference-calibrated attacks compare with. `shard` = (k, shards) scores only shard k's
+    clips (see audio_di.shards); a shard without clips loads no model."""
+    clip_ids = evaluation_sets(splits)["clip_id"]
+    clip_ids = clip_ids.iloc[shard_clips(len(clip_ids), batch_size, shard[1], shard[0])]
+    if clip_ids.empty:
+        return pd.DataFrame({"clip_id": clip_ids.to_numpy()})
+    started = time.perf_counter()
+    adapter = load_adapter(spec, resolve_device(device))
+    reference_adapter = load_adapter(reference, adapter.device) if reference else None
+    # benchmarks/scaling.md weighs this per-shard cost against the scoring time.
+    log.info("models loaded on %s in %.2f s", adapter.device, time.perf_counter() - started)
+    family = family_of(adapter)
+    configured = attacks.get(family)
+    if not configured:
+        raise ValueError(f"features.attacks.{family}: no attack configured for {spec['kind']}")
+    unknown = sorted(set(only or []) - set(configured))
+    if unknown:
+        raise ValueError(
+            f"model attacks {unknown} are not configured under features.attacks.{family}"
+        )
+    if only is not None:
+        configured = {name: configured[name] for name in only}
+    manifest = read_table(manifest_path, CORPUS_MANIFEST).set_index("clip_id")
+    meta = manifest.loc[clip_ids].reset_index()
+    audio = corpus_audio(manifest_path, clip_ids, adapter.sample_rate, adapter.channels)
+    chosen = attacks_for(adapter, configured, reference_adapter is not None)
+    return extract_features(adapter, audio, meta, chosen, batch_size, reference=reference_adapter)

@@ -1,0 +1,164 @@
+"""What several test modules share: tiny embedded-model configs and clips, user audio with bad
+files, the tiny random published checkpoints, and running Snakemake on a study config.
+
+Test modules import the helpers from here (`from conftest import clips`), never from one
+another.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+
+from audio_di.models import PRETRAINED, train_model
+from audio_di.testing import save_random_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "tests/config/smoke.yaml"
+
+# -- tiny embedded models -----------------------------------------------------------------------
+
+SAMPLE_RATE = 8000
+SAMPLES = 8000
+FRONTEND = {"n_fft": 256, "hop_length": 500, "n_mels": 16, "frames": 16}
+COMMON = {"frontend": FRONTEND, "sample_rate": SAMPLE_RATE, "batch_size": 8, "cond_dropout": 0.1}
+TINY = {
+    "embedded_diffusion": {
+        **COMMON,
+        "block_out_channels": [8, 16],
+        "layers_per_block": 1,
+        "prediction_type": "epsilon",
+        "learning_rate": 1e-3,
+    },
+    "embedded_ar": {
+        **COMMON,
+        "codebook_size": 16,
+        "n_layer": 1,
+        "n_head": 2,
+        "n_embd": 16,
+        "learning_rate": 1e-3,
+    },
+}
+KINDS = sorted(TINY)
+
+
+def clips(n: int, seed: int = 0, artists: int = 3) -> tuple[np.ndarray, pd.DataFrame]:
+    """Sine mixtures plus a little noise; the artist sets the pitch range."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(SAMPLES) / SAMPLE_RATE
+    labels = np.arange(n) % artists
+    freqs = 200 * (1 + labels[:, None]) * rng.uniform(1, 2, (n, 3))
+    audio = 0.2 * np.sin(2 * np.pi * freqs[..., None] * t).sum(axis=1)
+    audio += 0.01 * rng.standard_normal((n, SAMPLES))
+    meta = pd.DataFrame(
+        {
+            "clip_id": [f"s{seed}_{i}" for i in range(n)],
+            "artist": [f"artist{a}" for a in labels],
+            "caption": "",
+        }
+    )
+    return audio.astype(np.float32), meta
+
+
+def train_tiny(kind: str, out_dir, seed: int = 0, epochs: int = 2, n: int = 24) -> pd.DataFrame:
+    audio, meta = clips(n)
+    return train_model(kind, audio, meta, TINY[kind], epochs, seed, out_dir)
+
+
+# -- tiny random published checkpoints ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pretrained_folders(tmp_path_factory) -> dict[str, Path]:
+    """kind -> folder of a tiny random checkpoint, for every kind in PRETRAINED."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    for kind in PRETRAINED:
+        save_random_checkpoint(kind, root / kind)
+    return {kind: root / kind for kind in PRETRAINED}
+
+
+# -- a user's audio ---------------------------------------------------------------------------
+
+
+def tone(seconds: float, rate: int, channels: int = 1, freq: float = 440.0) -> np.ndarray:
+    """(samples, channels) sine, the layout soundfile writes."""
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * freq * t)
+    return np.stack([wave * (1 - 0.2 * c) for c in range(channels)], axis=1)
+
+
+def write_audio(path: Path, audio: np.ndarray, rate: int, **kwargs) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), audio, rate, **kwargs)
+    return path.name
+
+
+def bad_files(folder: Path) -> dict[str, str]:
+    """One file of each kind that must be rejected: file name -> expected reason."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "garbage.wav").write_bytes(b"RIFF not really a wave file")
+    write_audio(folder / "empty.wav", np.zeros((0, 1)), 16000)
+    write_audio(folder / "short.flac", tone(0.2, 16000), 16000)
+    write_audio(folder / "silence.wav", np.zeros((32000, 1)), 16000)
+    nan = tone(2.0, 16000)
+    nan[100] = np.nan
+    write_audio(folder / "nan.wav", nan, 16000, subtype="FLOAT")
+    return {
+        "garbage.wav": "unreadable",
+        "empty.wav": "empty",
+        "short.flac": "shorter than a clip",
+        "silence.wav": "silent",
+        "nan.wav": "NaN",
+    }
+
+
+# -- Snakemake on a study config ---------------------------------------------------------------
+
+
+def params() -> dict:
+    """The default study (params.yaml)."""
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def dry_run(config: dict, tmp_path: Path) -> tuple[int, str]:
+    """A dry run of the study `config` in tmp_path: exit status and log."""
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(tmp_path), "--configfile", str(path), "--dry-run"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return out.returncode, out.stdout + out.stderr
+
+
+def snakemake_command(workdir: Path, config: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(config), "--cores", "2", *args,
+    ]  # fmt: skip
+
+
+def snakemake(workdir: Path, *args: str, config: Path = SMOKE) -> str:
+    """Run Snakemake on `config` in workdir; a failure shows the end of its log."""
+    out = subprocess.run(
+        snakemake_command(workdir, config, *args), capture_output=True, text=True, timeout=900
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-6000:]
+    return out.stdout + out.stderr
+
+
+def planned_jobs(log: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a dry run."""
+    if "Nothing to be done" in log:
+        return {}
+    table = log.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}

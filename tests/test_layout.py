@@ -1,0 +1,147 @@
+"""The library's shape, read from its imports: no import cycle, and every DVC stage lists
+exactly the Python files it runs (the workflow scripts of its rules and everything they import
+from audio_di), so that `dvc status` names a stage when, and only when, its code changed."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from audio_di.steps.analysis import headline
+
+SRC = ROOT / "src"
+RULES = ROOT / "workflow/rules"
+STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def module_file(name: str) -> Path | None:
+    """The file of an audio_di module or package, None for a name that is not one."""
+    base = SRC.joinpath(*name.split("."))
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():
+            return path
+    return None
+
+
+def imports(source: str) -> set[str]:
+    """The audio_di modules that code imports, wherever the import statement sits (inside a
+    function too): `from audio_di.x import y` imports audio_di.x.y where y is a module, and
+    audio_di.x where it is not."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules = {f"{node.module}.{alias.name}" for alias in node.names}
+            modules = {name for name in modules if module_file(name)}
+            # `from package import module` needs the package only as the modules' parent.
+            names |= modules if len(modules) == len(node.names) else modules | {node.module}
+    return {name for name in names if name.startswith("audio_di") and module_file(name)}
+
+
+def smk_imports(path: Path) -> set[str]:
+    """What a Snakemake file imports from audio_di (its import lines are plain Python)."""
+    lines = re.findall(r"^(?:from|import) audio_di.*$", path.read_text(), re.M)
+    return imports("\n".join(lines))
+
+
+def module_names() -> list[str]:
+    names = []
+    for path in sorted((SRC / "audio_di").rglob("*.py")):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def closure(roots: set[str]) -> set[Path]:
+    """Files that run when the modules `roots` are imported: the modules, the packages above
+    them (Python runs a package's __init__ before its modules), and what those import."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        todo += imports(module_file(name).read_text())
+    return {module_file(name) for name in seen}
+
+
+def stage_rule_files(stage: dict) -> list[Path]:
+    return [ROOT / dep for dep in stage["deps"] if dep.startswith("workflow/rules/")]
+
+
+def expected_files(stage: dict) -> set[Path]:
+    """The workflow scripts the stage's rules run, and every audio_di file that they and the
+    rule files import."""
+    scripts, roots = set(), set()
+    for rules in stage_rule_files(stage):
+        text = rules.read_text()
+        scripts |= {(rules.parent / s).resolve() for s in re.findall(r'script:\s*"([^"]+)"', text)}
+        roots |= smk_imports(rules)
+    for script in scripts:
+        roots |= imports(script.read_text())
+    return scripts | closure(roots)
+
+
+def listed_files(stage: dict) -> set[Path]:
+    """The Python files of the library and the scripts that the stage's deps name, folders
+    expanded."""
+    files = set()
+    for dep in stage["deps"]:
+        if not dep.startswith(("src/", "workflow/scripts")):
+            continue
+        path = ROOT / dep
+        files |= set(path.rglob("*.py")) if path.is_dir() else {path}
+    return files
+
+
+def test_no_import_cycle():
+    graph = {name: imports(module_file(name).read_text()) for name in module_names()}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as err:
+        pytest.fail(f"import cycle: {' -> '.join(err.args[1])}")
+
+
+def test_every_rule_file_belongs_to_one_stage():
+    listed = [path.name for stage in STAGES.values() for path in stage_rule_files(stage)]
+    shared = [name for name in listed if name == "common.smk"]
+    assert len(shared) == len(STAGES), "every stage runs common.smk (the Snakefile includes it)"
+    own = sorted(name for name in listed if name != "common.smk")
+    assert own == sorted(p.name for p in RULES.glob("*.smk") if p.name != "common.smk")
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_deps_are_the_code_it_runs(name):
+    stage = STAGES[name]
+    expected, listed = expected_files(stage), listed_files(stage)
+    missing = sorted(str(p.relative_to(ROOT)) for p in expected - listed)
+    unused = sorted(str(p.relative_to(ROOT)) for p in listed - expected)
+    assert not missing and not unused, f"dvc.yaml {name}: add {missing}, remove {unused}"
+
+
+def stages_listing(path: Path) -> set[str]:
+    """Stages whose deps name `path` or a folder above it."""
+    relative = path.relative_to(ROOT)
+    return {
+        name
+        for name, stage in STAGES.items()
+        if any(relative == Path(d) or Path(d) in relative.parents for d in stage["deps"])
+    }
+
+
+def test_seeding_marks_the_features_stage_and_the_headline_text_does_not():
+    """Attack noise comes from seeding.stable_seed, so a change there changes every feature;
+    the headline's wording is analysis only."""
+    assert "features" in stages_listing(SRC / "audio_di/seeding.py")
+    assert stages_listing(Path(inspect.getsourcefile(headline))) == {"analysis"}
