@@ -257,10 +257,14 @@ def test_stable_audio_scores_a_short_clip_on_the_padded_window(adapters):
     assert start == [0, 0] and end == [2, 2]
 
 
-def test_stable_audio_window_clip_scores_the_clip_alone(folders):
+def test_stable_audio_window_clip_scores_the_clip_alone(pretrained_folders):
     """window: clip, the earlier behaviour: a latent as long as the clip, seconds_end its
     length from the latent's frames."""
-    spec = {"kind": "stable_audio", "source": str(folders["stable_audio"]), "window": "clip"}
+    spec = {
+        "kind": "stable_audio",
+        "source": str(pretrained_folders["stable_audio"]),
+        "window": "clip",
+    }
     adapter = load_adapter(spec)
     _, meta = clips(adapter, 1)
     with torch.inference_mode():
@@ -389,11 +393,13 @@ POSTERIOR_STD = {
 
 
 @pytest.mark.parametrize("kind", ["audioldm2", "stable_audio"])
-def test_latent_sample_is_a_posterior_draw_fixed_by_the_clip(kind, adapters, folders):
+def test_latent_sample_is_a_posterior_draw_fixed_by_the_clip(kind, adapters, pretrained_folders):
     """latent: sample draws from the posterior, as training did, with noise fixed by the clip's
     audio (the same on a rerun and in any batch); the default is the posterior mean."""
     default = adapters[kind]
-    drawn = load_adapter({"kind": kind, "source": str(folders[kind]), "latent": "sample"})
+    drawn = load_adapter(
+        {"kind": kind, "source": str(pretrained_folders[kind]), "latent": "sample"}
+    )
     audio, _ = clips(default, 3)
     batch = torch.from_numpy(audio)[:, None].expand(-1, default.channels, -1)
     with torch.inference_mode():
@@ -404,16 +410,20 @@ def test_latent_sample_is_a_posterior_draw_fixed_by_the_clip(kind, adapters, fol
     torch.testing.assert_close(alone, sample[2:])
     assert abs(noise.mean().item()) < 0.1 and 0.9 < noise.std().item() < 1.1
     with pytest.raises(ValueError, match=r"latent must be one of \['mean', 'sample'\], got 'mode'"):
-        load_adapter({"kind": kind, "source": str(folders[kind]), "latent": "mode"})
+        load_adapter({"kind": kind, "source": str(pretrained_folders[kind]), "latent": "mode"})
 
 
-def test_settings_reach_only_the_kinds_that_take_them(folders):
+def test_settings_reach_only_the_kinds_that_take_them(pretrained_folders):
     with pytest.raises(ValueError, match=r"musicgen models take no \['latent', 'window'\]"):
-        spec = {"kind": "musicgen", "source": str(folders["musicgen"])}
+        spec = {"kind": "musicgen", "source": str(pretrained_folders["musicgen"])}
         load_adapter(spec | {"window": "clip", "latent": "mean"})
     with pytest.raises(ValueError, match=r"window must be one of \['padded', 'clip'\]"):
         load_adapter(
-            {"kind": "stable_audio", "source": str(folders["stable_audio"]), "window": "full"}
+            {
+                "kind": "stable_audio",
+                "source": str(pretrained_folders["stable_audio"]),
+                "window": "full",
+            }
         )
 
 
