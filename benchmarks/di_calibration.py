@@ -8,7 +8,8 @@ with the study's settings. An exact test rejects at most alpha of them, up to sa
 Power: collections whose suspect clips have per-clip AUC 0.6 on 3 of 10 features, ICC 0.4,
 4 clips a work, 24 and 48 works a side.
 
-Usage: python benchmarks/di_calibration.py [--nulls 5000] [--alternatives 1000] [--jobs 2]
+Usage: python benchmarks/di_calibration.py [--nulls 5000] [--alternatives 1000]
+       [--fold-draws 100] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from audio_di.di import METHODS, DISettings, dataset_inference
 from audio_di.synthetic import Scenario, collection, null_scenarios
 
 
-def pvalues(task: tuple[list[Scenario], str, int, int]) -> np.ndarray:
-    scenarios, method, permutations, first = task
-    settings = DISettings(permutations=permutations)
+def pvalues(task: tuple[list[Scenario], str, DISettings, int]) -> np.ndarray:
+    scenarios, method, settings, first = task
     out = []
     for i, scenario in enumerate(scenarios, first):
         rng = np.random.default_rng([i, 20261128])
@@ -36,9 +36,9 @@ def pvalues(task: tuple[list[Scenario], str, int, int]) -> np.ndarray:
     return np.array(out)
 
 
-def run(scenarios: list[Scenario], method: str, permutations: int, jobs: int) -> np.ndarray:
+def run(scenarios: list[Scenario], method: str, settings: DISettings, jobs: int) -> np.ndarray:
     parts = np.array_split(np.arange(len(scenarios)), jobs * 4)
-    tasks = [([scenarios[i] for i in part], method, permutations, int(part[0])) for part in parts]
+    tasks = [([scenarios[i] for i in part], method, settings, int(part[0])) for part in parts]
     with ProcessPoolExecutor(jobs) as pool:
         return np.concatenate(list(pool.map(pvalues, tasks)))
 
@@ -54,15 +54,22 @@ def main() -> None:
     parser.add_argument("--nulls", type=int, default=5000)
     parser.add_argument("--alternatives", type=int, default=1000)
     parser.add_argument("--permutations", type=int, default=999)
+    parser.add_argument(
+        "--fold-draws", type=int, default=DISettings().fold_draws, help="as di.fold_draws"
+    )
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
+    settings = DISettings(permutations=args.permutations, fold_draws=args.fold_draws)
 
     nulls = null_scenarios(args.nulls, np.random.default_rng(0))
-    print(f"calibration: {args.nulls} null collections per procedure, B = {args.permutations}")
+    print(
+        f"calibration: {args.nulls} null collections per procedure, B = {args.permutations}, "
+        f"{args.fold_draws} fold draws"
+    )
     print("method    alpha  rejected  95% bound for an exact test  inside")
     for method in METHODS:
         started = time.perf_counter()
-        p = run(nulls, method, args.permutations, args.jobs)
+        p = run(nulls, method, settings, args.jobs)
         for alpha in (0.05, 0.01):
             rate = float((p < alpha).mean())
             lo, hi = bound(len(p), alpha)
@@ -75,9 +82,7 @@ def main() -> None:
     for works in (24, 48):
         alternative = Scenario(works, works, 10, 0.4, (4, 4), clip_auc=0.6, signal_features=3)
         rates = [
-            (
-                run([alternative] * args.alternatives, method, args.permutations, args.jobs) < 0.05
-            ).mean()
+            (run([alternative] * args.alternatives, method, settings, args.jobs) < 0.05).mean()
             for method in METHODS
         ]
         print(f"{works:12}  " + "  ".join(f"{r:9.3f}" for r in rates))

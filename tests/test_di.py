@@ -27,7 +27,9 @@ from audio_di.di import (
 )
 from audio_di.synthetic import Scenario, collection, null_scenarios
 
-FAST = DISettings(permutations=999, curve_permutations=199, null_permutations=199, resamples=40)
+FAST = DISettings(
+    permutations=999, fold_draws=10, curve_permutations=199, null_permutations=199, resamples=40
+)
 
 
 @pytest.mark.parametrize("method", METHODS)
