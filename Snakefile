@@ -21,6 +21,10 @@ if not config.get("standalone"):
     configfile: "params.yaml"
 
 
+# The report opens on this page: the headline table (results/summary/headline.csv).
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/split.smk"
