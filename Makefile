@@ -6,7 +6,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: env study test lint clean-results
 
+# The project pins Python 3.11 (pyproject.toml); say so before pip fails on another version.
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+		echo "audio-di needs Python 3.11, and $(PYTHON) is not: install it, then" \
+			"make PYTHON=python3.11 ..." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
@@ -23,8 +27,11 @@ env: $(VENV)/.installed-study
 
 # dvc.yaml runs snakemake in three stages (corpus, features, analysis with the report) and
 # records what each produced in dvc.lock; stages whose inputs did not change are skipped.
+# DVC's own lines (stage names, the `git add` hint) are left out: the run ends on the result.
 study: $(VENV)/.installed-study
-	$(BIN)/dvc repro
+	@$(BIN)/dvc repro --quiet
+	@cat results/summary/headline.txt
+	@echo "Report: results/report.html"
 
 # PYTEST_ARGS='-m "not slurm"' skips the one test that needs root and Slurm's packages.
 PYTEST_ARGS ?=

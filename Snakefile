@@ -1,15 +1,28 @@
 # Was this artist's music used to train that model?
 # corpus -> splits -> train -> features -> mia, di -> figures, metrics.json
+import os
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 min_version("9.19")
 
 
-# A config given on the command line replaces params.yaml instead of being merged into it,
-# so that a tiny test study does not inherit the full study's models.
-if not config:
+# params.yaml is the study; --configfile and --config override it key by key (nested keys
+# merge). A config file that is a whole study of its own says `standalone: true` and is used
+# alone, so that a tiny test study does not inherit the full study's corpora and models.
+if not config.get("standalone"):
+    if not os.path.exists("params.yaml"):
+        raise WorkflowError(
+            f"no params.yaml in {os.getcwd()}: --config and --configfile override it; a whole "
+            "study of its own says `standalone: true`"
+        )
 
     configfile: "params.yaml"
+
+
+# The report opens on this page: the headline table (results/summary/headline.csv).
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"

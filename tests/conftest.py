@@ -129,9 +129,9 @@ def params() -> dict:
 
 
 def dry_run(config: dict, tmp_path: Path) -> tuple[int, str]:
-    """A dry run of the study `config` in tmp_path: exit status and log."""
+    """A dry run of the whole study `config` in tmp_path: exit status and log."""
     path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump({"standalone": True, **config}))
     out = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
          "--directory", str(tmp_path), "--configfile", str(path), "--dry-run"],
@@ -140,14 +140,17 @@ def dry_run(config: dict, tmp_path: Path) -> tuple[int, str]:
     return out.returncode, out.stdout + out.stderr
 
 
-def snakemake_command(workdir: Path, config: Path, *args: str) -> list[str]:
+def snakemake_command(workdir: Path, config: Path | None, *args: str) -> list[str]:
+    """Snakemake on the project's Snakefile in workdir, with `config` (None: the workdir's
+    params.yaml alone)."""
+    configfile = ["--configfile", str(config)] if config else []
     return [
         sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(config), "--cores", "2", *args,
+        "--directory", str(workdir), *configfile, "--cores", "2", *args,
     ]  # fmt: skip
 
 
-def snakemake(workdir: Path, *args: str, config: Path = SMOKE) -> str:
+def snakemake(workdir: Path, *args: str, config: Path | None = SMOKE) -> str:
     """Run Snakemake on `config` in workdir; a failure shows the end of its log."""
     out = subprocess.run(
         snakemake_command(workdir, config, *args), capture_output=True, text=True, timeout=900

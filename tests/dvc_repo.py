@@ -15,7 +15,8 @@ SMOKE = ROOT / "tests/config/smoke.yaml"
 # What a clone of the project holds that the study needs; results and data are not copied.
 PROJECT_FILES = [
     "Snakefile", "dvc.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore",
-    "workflow", "profiles", "envs", "src/audio_di",
+    ".dvc/plots", "workflow", "profiles", "envs", "src/audio_di",
+    "src/snakemake_logger_plugin_audio_di",
 ]  # fmt: skip
 
 
@@ -53,15 +54,12 @@ def clone(origin: Path, path: Path) -> Path:
 
 
 def jobs_run(log: str) -> Counter:
-    """Rule -> jobs run, summed over the 'Job stats' tables of every Snakemake run in a log.
-    Runs with --touch are left out: they only mark existing files up to date."""
+    """Rule -> jobs run, summed over every Snakemake run in a log, from the console's
+    `N jobs to run: rule n, ...` lines. The --touch passes are quiet and print none: they
+    only mark existing files up to date."""
     jobs = Counter()
-    parts = re.split(r"^\s*Command: (.*)$", log, flags=re.M)
-    for command, output in zip(parts[1::2], parts[2::2], strict=True):
-        if "--touch" in command or "Job stats:" not in output:
-            continue
-        table = output.split("Job stats:", 1)[1].split("\ntotal", 1)[0]
-        jobs.update({m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)})
+    for line in re.findall(r"^\d+ jobs to run: (.*)$", log, re.M):
+        jobs.update({rule: int(n) for rule, n in (job.split() for job in line.split(", "))})
     return jobs
 
 

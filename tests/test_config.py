@@ -1,9 +1,13 @@
-"""params.yaml is validated at parse time: schema errors and cross-references name the key."""
+"""params.yaml is validated at parse time: schema errors and cross-references name the key;
+--config and a partial --configfile merge over it and are validated the same way."""
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import dry_run, params
+from conftest import ROOT, dry_run, params
 
 from audio_di.config import check_study
 
@@ -111,3 +115,37 @@ def test_folder_corpora_and_pretrained_models_are_validated(tmp_path, edit, mess
     edit(config)
     code, log = dry_run(config, tmp_path)
     assert code != 0 and message in log, log[-3000:]
+
+
+def snakemake_in(workdir: Path, *args: str) -> tuple[int, str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(workdir), "--dry-run", *args],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return out.returncode, out.stdout + out.stderr
+
+
+def test_overrides_merge_over_params_yaml_and_are_validated(tmp_path):
+    shutil.copy2(ROOT / "params.yaml", tmp_path / "params.yaml")
+    code, log = snakemake_in(tmp_path, "--config", "seed=1")
+    assert code == 0, log[-3000:]
+    (tmp_path / "alpha.yaml").write_text("di: {alpha: 0.01}\n")
+    code, log = snakemake_in(tmp_path, "--configfile", str(tmp_path / "alpha.yaml"))
+    assert code == 0, log[-3000:]
+    # A value the schema refuses is named after the merge, as in params.yaml itself.
+    (tmp_path / "alpha.yaml").write_text("di: {alpha: 2}\n")
+    code, log = snakemake_in(tmp_path, "--configfile", str(tmp_path / "alpha.yaml"))
+    assert code != 0 and "2 is greater than or equal to the maximum of 1" in log, log[-3000:]
+    assert "On instance['di']['alpha']" in log
+
+
+def test_an_override_without_params_yaml_says_what_is_missing(tmp_path):
+    code, log = snakemake_in(tmp_path, "--config", "seed=1")
+    assert code != 0 and f"no params.yaml in {tmp_path}" in log, log[-3000:]
+    assert "standalone: true" in log
+
+
+def test_standalone_must_be_a_boolean(tmp_path):
+    code, log = dry_run({**params(), "standalone": "yes"}, tmp_path)
+    assert code != 0 and "'yes' is not of type 'boolean'" in log, log[-3000:]

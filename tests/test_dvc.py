@@ -4,6 +4,7 @@ single feature or training job; stages are dirtied only by what they depend on."
 import json
 import re
 
+import pandas as pd
 import pytest
 import yaml
 from dvc_repo import ROOT, clone, commit, jobs_run, run, study_repo
@@ -15,7 +16,7 @@ GPU_PART = {
     "render_artist", "corpus_manifest", "folder_corpus", "split", "train", "features",
     "merge_features",
 }  # fmt: skip
-FIGURES = ["roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination"]
+FIGURES = ["roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination", "headline"]
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +89,34 @@ def test_di_change_reruns_only_the_analysis(two):
     plots = json.loads(run(repo, "dvc", "plots", "diff", "HEAD~1", "HEAD", "--json"))
     curve = plots["data"]["results/di/pvalue_vs_n.csv"][0]
     assert set(curve["revisions"]) == {"HEAD~1", "HEAD"}
+
+
+# What each of dvc.yaml's plots draws one line of (and one per revision).
+SERIES = {
+    "results/di/pvalue_vs_n.csv": ["model", "artist", "method"],
+    "results/di/contamination.csv": ["model", "artist", "method"],
+    "results/mia/roc.csv": ["model", "feature"],
+}
+
+
+def test_dvc_plots_draw_one_line_per_series(one):
+    plots = json.loads(run(one, "dvc", "plots", "show", "--json"))["data"]
+    assert set(plots) == set(SERIES)
+    for path, series in SERIES.items():
+        spec = plots[path][0]["content"]
+        encoding = spec["spec"]["encoding"]
+        # A line mark draws one line per value of its facet and of every discrete channel.
+        grouped = [spec["facet"]["field"]] + [
+            encoding[channel]["field"]
+            for channel in ("color", "strokeDash", "shape", "detail")
+            if channel in encoding
+        ]
+        assert sorted(grouped) == sorted([*series, "rev"]), path
+        drawn = pd.DataFrame(spec["data"]["values"])
+        table = pd.read_csv(one / path)
+        assert drawn.groupby(series).ngroups == table.groupby(series).ngroups > 1
+        if path != "results/mia/roc.csv":  # an ROC curve may rise at one false-positive rate
+            assert not drawn.duplicated([*series, "rev", encoding["x"]["field"]]).any(), path
 
 
 @pytest.fixture(scope="module")

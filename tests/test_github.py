@@ -1,8 +1,12 @@
 """The GitHub workflows: valid YAML, the triggers the README names, and only commands that
 the Makefile, the README or a script of the repository define."""
 
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,7 +72,7 @@ def test_reproduce_workflow_triggers_pulls_reproduces_and_reports():
     assert workflow["on"]["push"]["paths"] == paths
     assert workflow["on"]["pull_request"]["paths"] == paths
     runs = commands(workflow)
-    assert runs.index("dvc pull") < runs.index("make study") < runs.index("dvc metrics diff")
+    assert runs.index(".ci/pull") < runs.index("make study") < runs.index("dvc metrics diff")
     summary = next(s["run"] for s in steps(workflow) if "metrics diff" in s.get("run", ""))
     assert summary.endswith('>> "$GITHUB_STEP_SUMMARY"')
     uploads = [s["with"]["path"] for s in steps(workflow) if "upload-artifact" in s.get("uses", "")]
@@ -76,3 +80,28 @@ def test_reproduce_workflow_triggers_pulls_reproduces_and_reports():
     # dvc metrics diff needs the base commit, which a shallow checkout lacks.
     checkout = next(s for s in steps(workflow) if "checkout" in s.get("uses", ""))
     assert checkout["with"]["fetch-depth"] == 0
+
+
+def pull(repo: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(repo / ".ci/pull")], cwd=repo, capture_output=True, text=True,
+        env={**os.environ, "DVC_NO_ANALYTICS": "1"},
+    )  # fmt: skip
+
+
+def test_pull_without_a_remote_says_so_and_with_one_pulls(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".ci").mkdir(parents=True)
+    shutil.copy2(ROOT / ".ci/pull", repo / ".ci/pull")
+    (repo / ".venv").symlink_to(Path(sys.executable).parents[1])
+    dvc = str(repo / ".venv/bin/dvc")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([dvc, "init", "-q"], cwd=repo, check=True)
+    out = pull(repo)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("::notice title=No DVC remote::")
+    assert "dvc remote add" in out.stdout
+    subprocess.run([dvc, "remote", "add", "-d", "store", str(tmp_path / "remote")], cwd=repo)
+    out = pull(repo)
+    assert out.returncode == 0 and "::notice" not in out.stdout, out.stdout + out.stderr
+    assert "Everything is up to date." in out.stdout + out.stderr

@@ -1,5 +1,5 @@
-"""The steps on a tiny corpus written to disk: features of a trained model, per model, and the
-claim check."""
+"""The steps on a tiny corpus written to disk: features of a trained model, per model, the
+per-artist AUC, the claim check and the headline in numbers, table and text."""
 
 import pandas as pd
 import pytest
@@ -10,9 +10,15 @@ from audio_di.io import read_table, write_table
 from audio_di.models import train_model
 from audio_di.shards import merge_shards
 from audio_di.splits import make_splits
-from audio_di.steps.analysis import claim_check
+from audio_di.steps.analysis import (
+    artist_membership,
+    claim_check,
+    headline,
+    headline_table,
+    headline_text,
+)
 from audio_di.steps.features import model_features
-from audio_di.tables import CORPUS_MANIFEST, FEATURES
+from audio_di.tables import ARTIST_AUC, CORPUS_MANIFEST, FEATURES, HEADLINE
 
 ATTACKS = {"autoregressive": {"nll": {}, "zlib": {}, "reference": {}}}
 
@@ -84,3 +90,89 @@ def test_claim_check_names_the_failing_criterion():
     # A member whose verdict is inconclusive (a shift) is not a detection, whatever its p.
     shifted = member.assign(verdict=["detected", "inconclusive"])
     assert not claim_check(0.6, shifted, nonmember)["all_members_at_p_0.01"]
+
+
+def headline_inputs() -> tuple[pd.DataFrame, ...]:
+    """One model, two procedures: crossfit detects both members and is calibrated, split
+    misses one member and its null rate is off alpha."""
+    mia = pd.DataFrame(
+        [("m", "nll__mean", 0.6, 0.55, 0.66, 0.02), ("m", "zlib__ratio", 0.52, 0.45, 0.6, 0.01)],
+        columns=["model", "feature", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr"],
+    )
+    rows = [
+        ("a", "member", "crossfit", 0.001, "detected"),
+        ("b", "member", "crossfit", 0.004, "detected"),
+        ("c", "nonmember", "crossfit", 0.5, "not detected"),
+        ("a", "member", "split", 0.002, "detected"),
+        ("b", "member", "split", 0.2, "inconclusive"),
+        ("c", "nonmember", "split", 0.7, "not detected"),
+    ]
+    verdicts = pd.DataFrame(
+        rows, columns=["artist", "artist_status", "method", "p_value", "verdict"]
+    )
+    verdicts = verdicts.assign(
+        model="m", p_mc_error=0.001, permutations=999, fold_draws=4, shift_p=0.5
+    )
+    curves = pd.DataFrame(
+        {"model": "m", "method": "crossfit", "artist": ["a", "b"], "artist_status": "member",
+         "n": 4, "detect_rate": 1.0}
+    )  # fmt: skip
+    calibrated = pd.DataFrame(
+        [("m", "crossfit", 0.05, 0.05, 0.03, 0.07, True),
+         ("m", "split", 0.05, 0.2, 0.15, 0.25, False)],
+        columns=["model", "method", "alpha", "false_positive_rate", "fpr_ci_low", "fpr_ci_high",
+                 "within_bound"],
+    )  # fmt: skip
+    return mia, verdicts, curves, calibrated
+
+
+def test_headline_carries_the_auc_interval_and_the_calibration_per_procedure():
+    metrics = headline(*headline_inputs())
+    model = metrics["models"]["m"]
+    assert model["best_feature"] == "nll__mean" and model["best_auc_ci"] == [0.55, 0.66]
+    crossfit, split = model["dataset_inference"]["crossfit"], model["dataset_inference"]["split"]
+    assert crossfit["calibrated"] and not split["calibrated"]
+    assert crossfit["claim"]["holds"] and not split["claim"]["holds"]
+    assert split["member_artists"] == {"detected": 1, "inconclusive": 1, "of": 2}
+    assert metrics["calibration_warning"][0].startswith("m/split: null false-positive rate 0.200")
+
+
+def test_headline_table_and_text_say_the_same_in_words():
+    metrics = headline(*headline_inputs())
+    table = headline_table(metrics)
+    assert list(table.columns) == list(HEADLINE.columns) and len(table) == 2
+    crossfit, split = table.to_dict("records")
+    assert crossfit["best per-clip AUC [95% CI]"] == "0.600 [0.550, 0.660] (nll__mean)"
+    assert crossfit["member artists"] == "2 of 2 (0 inconclusive)"
+    assert crossfit["claim"] == "holds" and crossfit["null false-positive rate"] == "0.050"
+    assert split["claim"] == "fails: a member not at p < 0.01"
+    assert split["null false-positive rate"] == "0.200 (off alpha)"
+    lines = headline_text(metrics).splitlines()
+    expected = "m per-clip AUC 0.600 members 2/2 crossfit, 1/2 split non-members 0/1 crossfit, "
+    assert " ".join(lines[1].split()) == expected + "0/1 split claim holds (crossfit)"
+    assert lines[2].startswith("  calibration: m/split: null false-positive rate 0.200")
+
+
+def test_artist_auc_uses_the_best_feature_on_each_artists_works(corpus):
+    _, splits = corpus
+    evaluated = splits[splits["artist"].isin(["artist0", "artist1"])]
+    # A feature that ranks every train clip above every held-out clip, and noise.
+    features = pd.DataFrame(
+        {"clip_id": evaluated["clip_id"], "perfect": (evaluated["role"] == "train") * 1.0,
+         "noise": range(len(evaluated))}
+    )  # fmt: skip
+    metrics = pd.DataFrame({"feature": ["perfect", "noise"], "auc": [1.0, 0.5]})
+    artists = artist_membership(
+        "m", features, evaluated, metrics, {"perfect": 1, "noise": 1}, 20, 0
+    )
+    assert list(artists.columns) == list(ARTIST_AUC.columns)
+    assert set(artists["feature"]) == {"perfect"} and (artists["auc"] == 1.0).all()
+    assert set(artists["artist_status"]) == {"member", "nonmember"}
+
+
+def test_a_procedure_without_null_trials_says_so():
+    mia, verdicts, curves, calibrated = headline_inputs()
+    metrics = headline(mia, verdicts, curves, calibrated[calibrated["method"] == "crossfit"])
+    assert metrics["models"]["m"]["dataset_inference"]["split"]["calibrated"] is None
+    table = headline_table(metrics).set_index("procedure")
+    assert table.loc["split", "null false-positive rate"] == "no null trials"

@@ -31,8 +31,8 @@ def study(tmp_path_factory) -> Path:
 STUDY_TABLES = [
     tables.CORPUS_MANIFEST, tables.FAILURES, tables.SPLITS, tables.TRAIN_CLIPS,
     tables.TRAINING_LOSS, tables.FEATURES, tables.AUDIO_STATISTICS, tables.MIA_METRICS,
-    tables.ROC, tables.VERDICTS, tables.PVALUE_VS_N, tables.NULL_PVALUES, tables.CALIBRATION,
-    tables.CONTAMINATION,
+    tables.ROC, tables.ARTIST_AUC, tables.VERDICTS, tables.PVALUE_VS_N, tables.NULL_PVALUES,
+    tables.CALIBRATION, tables.CONTAMINATION, tables.HEADLINE,
 ]  # fmt: skip
 
 
@@ -71,7 +71,7 @@ def test_outputs_hold_what_the_study_asked_for(study):
     assert verdicts["p_value"].between(0, 1).all()
     calibration = pd.read_csv(study / "results/di/calibration.csv")
     assert (calibration["null_trials"] >= 30).all() and len(calibration) == 3 * 2
-    for figure in ("roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination"):
+    for figure in ("roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination", "headline"):
         assert (study / f"results/figures/{figure}.png").read_bytes()[:4] == b"\x89PNG"
     headline = (study / "results/metrics.json").read_text()
     assert "diffusion_tiny" in headline and "ar_tiny" in headline
@@ -81,16 +81,42 @@ def test_second_run_has_nothing_to_do(study):
     assert planned_jobs(snakemake(study, "--dry-run")) == {}
 
 
-def test_di_setting_reruns_only_di_and_figures(study, tmp_path):
-    config = yaml.safe_load(SMOKE.read_text())
-    config["di"]["resamples"] = 30
-    changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    jobs = planned_jobs(snakemake(study, "--dry-run", config=changed))
-    assert set(jobs) == {
-        "di_model", "di_collect", "figure_pvalue_vs_n", "figure_null_qq", "figure_contamination",
-        "headline_metrics", "all",
-    }  # fmt: skip
+@pytest.fixture
+def params_yaml(study):
+    """The smoke study as the workdir's params.yaml, which overrides merge over."""
+    path = study / "params.yaml"
+    path.write_text(SMOKE.read_text().replace("standalone: true", ""))
+    yield path
+    path.unlink()
+
+
+# The jobs a DI setting reruns: never training or features.
+DI_JOBS = {
+    "di_model", "di_collect", "figure_pvalue_vs_n", "figure_null_qq", "figure_contamination",
+    "figure_headline", "headline_metrics", "summary", "all",
+}  # fmt: skip
+
+
+def test_a_partial_configfile_overrides_params_yaml(study, params_yaml, tmp_path):
+    override = tmp_path / "override.yaml"
+    override.write_text("di: {resamples: 30}\n")
+    assert set(planned_jobs(snakemake(study, "--dry-run", config=override))) == DI_JOBS
+    assert planned_jobs(snakemake(study, "--dry-run", config=None)) == {}
+
+
+def test_a_config_value_overrides_params_yaml(study, params_yaml):
+    jobs = planned_jobs(snakemake(study, "--dry-run", "--config", "seed=1", config=None))
+    # Every seeded job: the corpus, the splits, training, features, MIA and DI.
+    assert {"render_artist", "split", "train", "features", "mia", "di_model"} <= set(jobs)
+
+
+def test_an_override_is_validated_after_merging(study, params_yaml):
+    out = subprocess.run(
+        snakemake_command(study, None, "--dry-run", "--config", "seed=-1"),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode != 0
+    assert "-1 is less than the minimum of 0" in out.stdout + out.stderr
 
 
 def job_pids(workdir: Path, script: str) -> list[int]:

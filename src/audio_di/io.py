@@ -45,6 +45,28 @@ def write_table(frame: pd.DataFrame, path: str | Path, table: Table) -> None:
             frame.to_csv(tmp, index=False)
 
 
+# A table as a web page: what the HTML report shows rendered (it offers a CSV as a download).
+HTML_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title><style>
+body {{ font-family: sans-serif; font-size: 13px; margin: 1em; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: left; }}
+tr:nth-child(even) {{ background: #f4f4f4; }}
+</style></head><body><h3>{title}: one row per {row}</h3>
+{table}
+</body></html>
+"""
+
+
+def write_html(frame: pd.DataFrame, path: str | Path, table: Table) -> None:
+    """Write `table` as a web page, atomically, after the same column check as write_table;
+    numbers show three significant digits."""
+    table.check_columns(frame.columns, path)
+    body = frame.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0)
+    with atomic_path(path) as tmp:
+        tmp.write_text(HTML_PAGE.format(title=table.name, row=table.row, table=body))
+
+
 def write_json(data: dict, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -61,8 +83,12 @@ def read_table(path: str | Path, table: Table) -> pd.DataFrame:
     return frame
 
 
+# Marks a job's summary line in its log, where the study's console finds it (job_summary).
+SUMMARY = "job summary: "
+
+
 class JobLog:
-    """A job's one console line: what it made and how long it took, e.g.
+    """A job's one summary line: what it made and how long it took, e.g.
     `features ar_overfit: 448 clips x 33 features in 41 s`."""
 
     def __init__(self, job: str):
@@ -70,16 +96,24 @@ class JobLog:
         self.started = time.monotonic()
 
     def summary(self, what: str) -> None:
-        line = f"{self.job}: {what} in {time.monotonic() - self.started:.0f} s"
-        logging.info(line)
-        # stdout is not redirected: Snakemake shows it on the console, next to the job.
-        print(line, flush=True)
+        logging.info(f"{SUMMARY}{self.job}: {what} in {time.monotonic() - self.started:.0f} s")
+
+
+def job_summary(log: str | Path) -> str | None:
+    """The summary line that a job wrote to its log with JobLog.summary, if any: the study's
+    console (snakemake_logger_plugin_audio_di) prints it when the job finishes."""
+    try:
+        lines = Path(log).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    found = [line.split(SUMMARY, 1)[1] for line in lines if f" INFO {SUMMARY}" in line]
+    return found[-1] if found else None
 
 
 @contextlib.contextmanager
 def log_to(path: str | Path, job: str = "") -> Iterator[JobLog]:
     """Send stderr (tqdm progress, warnings) and logging records to a job's log file; the
-    JobLog it yields prints the job's summary line on the console."""
+    JobLog it yields writes the job's summary line there, for the console to print."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as log, contextlib.redirect_stderr(log):
         handler = logging.StreamHandler(log)

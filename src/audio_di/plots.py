@@ -50,6 +50,65 @@ def roc_figure(roc: pd.DataFrame, metrics: pd.DataFrame, path: str | Path, top: 
     _save(fig, path)
 
 
+def headline_figure(
+    artists: pd.DataFrame, verdicts: pd.DataFrame, alpha: float, path: str | Path
+) -> None:
+    """Per model (rows) and evaluated artist: the per-clip AUC of the model's best feature with
+    its interval (left) beside each procedure's DI p-value (right), alpha and 0.01 marked.
+    Filled markers are detections, open ones not, crosses inconclusive."""
+    models = list(dict.fromkeys(artists["model"]))
+    order = artists.sort_values(["artist_status", "artist"])[["artist", "artist_status"]]
+    order = order.drop_duplicates()
+    y = {artist: i for i, artist in enumerate(order["artist"])}
+    labels = [f"{a} ({'member' if s == 'member' else 'non-member'})" for a, s in order.values]
+    colour = {"member": "tab:red", "nonmember": "tab:blue"}
+    methods = sorted(verdicts["method"].unique())
+    markers = dict(zip(methods, "osD^v", strict=False))
+    offset = dict(zip(methods, np.linspace(-0.15, 0.15, len(methods)), strict=True))
+    floor = min(1e-4, verdicts["p_value"].min()) / 2
+    fig, axes = plt.subplots(
+        len(models), 2, figsize=(11, (0.32 * len(y) + 1.1) * len(models)), squeeze=False,
+        sharey=True, layout="constrained", width_ratios=[1, 1.3],
+    )  # fmt: skip
+    for (auc_ax, p_ax), model in zip(axes, models, strict=True):
+        rows = artists[artists["model"] == model]
+        for r in rows.itertuples():
+            auc_ax.errorbar(
+                r.auc, y[r.artist], xerr=[[r.auc - r.auc_lo], [r.auc_hi - r.auc]], fmt="o",
+                color=colour[r.artist_status], capsize=3,
+            )  # fmt: skip
+        auc_ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
+        auc_ax.set(xlim=(0, 1), xlabel="per-clip AUC (95% CI over works)")
+        auc_ax.set_title(f"{model}: per-clip MIA ({rows['feature'].iloc[0]})", fontsize=9)
+        for r in verdicts[verdicts["model"] == model].itertuples():
+            style = {"color": colour[r.artist_status], "marker": markers[r.method]}
+            if r.verdict == "inconclusive":
+                style |= {"marker": "x", "color": "grey"}
+            elif r.verdict != "detected":
+                style |= {"markerfacecolor": "none"}
+            p_ax.plot(max(r.p_value, floor), y[r.artist] + offset[r.method], linestyle="", **style)
+        p_ax.axvline(alpha, color="black", linestyle="--", linewidth=1)
+        p_ax.axvline(0.01, color="black", linestyle=":", linewidth=1)
+        p_ax.set(xscale="log", xlim=(floor, 1.5), xlabel="DI p-value (smaller: more evidence)")
+        p_ax.set_title(f"{model}: dataset inference, per procedure", fontsize=9)
+    axes[0, 0].set_yticks(range(len(labels)), labels)
+    axes[0, 0].invert_yaxis()
+    handles = [
+        matplotlib.lines.Line2D([], [], color="black", marker=markers[m], linestyle="", label=m)
+        for m in methods
+    ] + [
+        matplotlib.lines.Line2D([], [], color="black", linestyle="--", label=f"alpha = {alpha}"),
+        matplotlib.lines.Line2D([], [], color="black", linestyle=":", label="p = 0.01"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8)
+    fig.suptitle(
+        "Per-clip membership inference beside dataset inference, per artist "
+        "(filled: detected, open: not detected, x: inconclusive)",
+        fontsize=10,
+    )
+    _save(fig, path)
+
+
 def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> None:
     """Median DI p-value against works a side, per model and method, one line per artist;
     the top axis gives the clips a side those works held (mean over resamples)."""
@@ -75,7 +134,7 @@ def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> 
     # The grid sizes every curve shares, and the largest set: artists end at different n.
     per_n = data.groupby("n")["artist"].nunique()
     ticks = sorted(set(per_n.index[per_n == per_n.max()]) | {int(data["n"].max())})
-    for ax in grid.axes.flat:
+    for panel, ax in grid.axes_dict.items():
         ax.axhline(alpha, color="black", linestyle="--", linewidth=1)
         ax.set(xscale="log", yscale="log")
         ax.set_xticks(ticks, [str(t) for t in ticks])
@@ -84,11 +143,13 @@ def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> 
         top = ax.secondary_xaxis("top")
         top.set_xticks(ticks, [f"{c:.0f}" for c in clips])
         top.minorticks_off()
-        top.set_xlabel("clips a side", fontsize=8)
+        # The panel's name goes above the top axis, where a title would cover its label.
+        top.set_xlabel(f"{panel}\n(top axis: clips a side)", fontsize=9)
     grid.set_axis_labels("works a side n", "median p-value")
-    grid.set_titles("{col_name}")
+    grid.set_titles("")
+    grid.tight_layout()  # again, now that the top axes have labels
     grid.figure.suptitle(
-        f"Dataset inference: p-value vs set size (dashed: alpha = {alpha})", y=1.02
+        f"Dataset inference: p-value vs set size (dashed: alpha = {alpha})", y=1.03
     )
     _save(grid.figure, path)
 
@@ -105,6 +166,7 @@ def auc_heatmap(metrics: pd.DataFrame, path: str | Path) -> None:
         cbar_kws={"label": "AUC (0.5 = chance)"},
     )  # fmt: skip
     ax.set(xlabel="", ylabel="", title="Per-clip membership AUC by feature and model")
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     _save(fig, path)
 
 

@@ -130,6 +130,24 @@ MIA_METRICS = Table(
         "member_sign",
     ),
 )
+# Per-clip AUC within each evaluated artist, on the feature with the model's best pooled AUC:
+# the artist's train clips against its held-out clips (for a non-member, neither trained on).
+ARTIST_AUC = Table(
+    "per-artist AUC",
+    ("results/mia/artists.csv",),
+    "model x evaluated artist",
+    (
+        "model",
+        "artist",
+        "artist_status",
+        "feature",
+        "auc",
+        "auc_lo",
+        "auc_hi",
+        "n_suspect",
+        "n_validation",
+    ),
+)
 ROC = Table(
     "ROC points",
     ("results/mia/roc.csv",),
@@ -192,6 +210,21 @@ CONTAMINATION = Table(
     ("results/di/contamination.csv", "results/di/models/<model>/contamination.csv"),
     "model x member artist x method x fraction",
     ("model", "artist", "artist_status", "method", *CONTAMINATION_CURVE),
+)
+# The report's landing table: metrics.json in words, read by a person, so the columns are too.
+HEADLINE = Table(
+    "headline",
+    ("results/summary/headline.csv",),
+    "model x method",
+    (
+        "model",
+        "best per-clip AUC [95% CI]",
+        "procedure",
+        "member artists",
+        "non-member artists",
+        "claim",
+        "null false-positive rate",
+    ),
 )
 # An audit has no known members, so its tables leave artist_status out.
 AUDIT_VERDICTS = VERDICTS.without("artist_status", "audit verdicts", "<audit out>/verdicts.csv")
@@ -256,11 +289,13 @@ TABLES = (
     AUDIO_STATISTICS,
     MIA_METRICS,
     ROC,
+    ARTIST_AUC,
     VERDICTS,
     PVALUE_VS_N,
     NULL_PVALUES,
     CALIBRATION,
     CONTAMINATION,
+    HEADLINE,
     AUDIT_VERDICTS,
     AUDIT_PVALUE_VS_N,
 )

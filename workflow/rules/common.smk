@@ -139,5 +139,10 @@ def study_outputs():
         "results/figures/contamination.png",
         "results/figures/auc_heatmap.png",
         "results/figures/pvalue_vs_n.png",
+        "results/figures/headline.png",
         "results/metrics.json",
+        "results/summary/headline.csv",
+        "results/summary/headline.txt",
+        "results/summary/verdicts.html",
+        "results/summary/calibration.html",
     ]

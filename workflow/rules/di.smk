@@ -49,13 +49,19 @@ rule di_collect:
         ),
     output:
         verdicts=report(
-            "results/di/verdicts.csv", caption="../report/verdicts.rst", category="Verdicts"
+            "results/di/verdicts.csv",
+            caption="../report/verdicts.rst",
+            category="Verdicts",
+            labels={"table": "verdicts", "view": "CSV"},
         ),
         curves="results/di/pvalue_vs_n.csv",
         null="results/di/null_pvalues.csv",
         contamination="results/di/contamination.csv",
         calibration=report(
-            "results/di/calibration.csv", caption="../report/calibration.rst", category="Verdicts"
+            "results/di/calibration.csv",
+            caption="../report/calibration.rst",
+            category="Verdicts",
+            labels={"table": "calibration", "view": "CSV"},
         ),
     params:
         alpha=config["di"]["alpha"],

@@ -68,6 +68,56 @@ rule headline_metrics:
         "../scripts/headline_metrics.py"
 
 
+# The report's landing table and the run's closing lines (metrics.json in words), and the
+# verdict and calibration tables as pages, which the report shows rendered.
+rule summary:
+    input:
+        metrics="results/metrics.json",
+        verdicts="results/di/verdicts.csv",
+        calibration="results/di/calibration.csv",
+    output:
+        headline="results/summary/headline.csv",
+        text="results/summary/headline.txt",
+        verdicts=report(
+            "results/summary/verdicts.html",
+            caption="../report/verdicts.rst",
+            category="Verdicts",
+            labels={"table": "verdicts", "view": "table"},
+        ),
+        calibration=report(
+            "results/summary/calibration.html",
+            caption="../report/calibration.rst",
+            category="Verdicts",
+            labels={"table": "calibration", "view": "table"},
+        ),
+    localrule: True
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/summary.log",
+    script:
+        "../scripts/summary.py"
+
+
+rule figure_headline:
+    input:
+        artists="results/mia/artists.csv",
+        verdicts="results/di/verdicts.csv",
+    output:
+        report(
+            "results/figures/headline.png", caption="../report/headline.rst", category="Headline"
+        ),
+    params:
+        alpha=config["di"]["alpha"],
+    localrule: True
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/figures/headline.log",
+    script:
+        "../scripts/figure_headline.py"
+
+
 rule figure_null_qq:
     input:
         "results/di/null_pvalues.csv",

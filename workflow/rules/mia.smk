@@ -5,6 +5,7 @@ rule mia:
     output:
         metrics="results/mia/metrics.csv",
         roc="results/mia/roc.csv",
+        artists="results/mia/artists.csv",
     params:
         models=sorted(MODELS),
         bootstrap=config["mia"]["bootstrap"],
@@ -13,5 +14,7 @@ rule mia:
         STUDY_ENV
     log:
         "results/logs/mia.log",
+    benchmark:
+        "results/benchmarks/mia.tsv"
     script:
         "../scripts/mia.py"

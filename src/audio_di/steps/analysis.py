@@ -29,13 +29,15 @@ from audio_di.di import (
     verdict,
     works_of,
 )
-from audio_di.mia import membership_metrics, roc_points
+from audio_di.mia import bootstrap_auc, membership_metrics, roc_points
 from audio_di.seeding import stable_seed
 from audio_di.splits import evaluation_sets
 from audio_di.tables import (
+    ARTIST_AUC,
     BLIND_STATISTICS,
     CALIBRATION,
     CONTAMINATION,
+    HEADLINE,
     NULL_PVALUES,
     PVALUE_VS_N,
     VERDICTS,
@@ -71,6 +73,38 @@ def model_membership(
         ),
         roc_points(model, clips, is_member, signs),
     )
+
+
+def artist_membership(
+    model: str,
+    features: pd.DataFrame,
+    splits: pd.DataFrame,
+    metrics: pd.DataFrame,
+    signs: dict[str, int],
+    bootstrap: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Per-clip AUC within each evaluated artist, train clips against held-out clips, on the
+    feature with the model's best pooled AUC (`metrics`, from model_membership), with a
+    bootstrap interval over works: what per-clip MIA says about the artist that dataset
+    inference tests."""
+    feature = metrics.loc[metrics["auc"].idxmax(), "feature"]
+    clips = evaluation_sets(splits).merge(features[["clip_id", feature]], on="clip_id")
+    clips = clips.assign(score=signs[feature] * clips[feature]).dropna(subset="score")
+    rows = []
+    for artist, group in clips.groupby("artist", sort=True):
+        suspect, validation = group[group["suspect"]], group[~group["suspect"]]
+        value, lo, hi = bootstrap_auc(
+            suspect["score"].to_numpy(float),
+            validation["score"].to_numpy(float),
+            bootstrap,
+            stable_seed(seed, model, artist),
+            suspect["work_id"].to_numpy(),
+            validation["work_id"].to_numpy(),
+        )
+        status = group["artist_status"].iloc[0]
+        rows.append((model, artist, status, feature, value, lo, hi, len(suspect), len(validation)))
+    return pd.DataFrame(rows, columns=list(ARTIST_AUC.columns))
 
 
 # What model_dataset_inference returns, by key: the tables of results/di/models/<model>/.
@@ -257,6 +291,7 @@ def headline(
     mia: pd.DataFrame, verdicts: pd.DataFrame, curves: pd.DataFrame, calibrated: pd.DataFrame
 ) -> dict:
     """The study's headline numbers for results/metrics.json (read by `dvc metrics`)."""
+    within = calibrated.set_index(["model", "method"])["within_bound"].astype(bool).to_dict()
     models = {}
     for model, group in mia.groupby("model", sort=True):
         best = group.loc[group["auc"].idxmax()]
@@ -273,10 +308,14 @@ def headline(
                 "fold_draws": int(v["fold_draws"].max()),
                 "shift_detected": int((v["shift_p"] < calibrated["alpha"].iloc[0]).sum()),
                 "claim": claim_check(float(best["auc"]), member, nonmember),
+                # The null false-positive rate's interval holds alpha (calibration.csv);
+                # None where there were no null trials (too few held-out works).
+                "calibrated": within.get((model, method)),
             }
         models[model] = {
             "best_feature": best["feature"],
             "best_auc": round(float(best["auc"]), 4),
+            "best_auc_ci": [round(float(best["auc_lo"]), 4), round(float(best["auc_hi"]), 4)],
             "best_tpr_at_1pct_fpr": round(float(group["tpr_at_1pct_fpr"].max()), 4),
             "dataset_inference": di,
         }
@@ -296,6 +335,69 @@ def headline(
         "models": models,
         "works_for_95pct_detection": smallest_detecting_n(curves),
     }
+
+
+# The claim's criteria in words, as a failing one reads (claim_check's keys).
+CLAIM_FAILURES = {
+    "weak_per_clip_mia": f"per-clip AUC > {CLAIM_MAX_AUC}",
+    "all_members_at_p_0.01": f"a member not at p < {CLAIM_MEMBER_P}",
+    "no_nonmember_detected": "a non-member detected",
+}
+
+
+def _detected(outcomes: dict) -> str:
+    return f"{outcomes['detected']} of {outcomes['of']} ({outcomes['inconclusive']} inconclusive)"
+
+
+def headline_table(metrics: dict) -> pd.DataFrame:
+    """metrics.json (from `headline`) as the report's landing table, in words: per model and
+    method, the best per-clip AUC, the artists detected, the claim and the calibration."""
+    rows = []
+    for model, m in metrics["models"].items():
+        lo, hi = m["best_auc_ci"]
+        auc = f"{m['best_auc']:.3f} [{lo:.3f}, {hi:.3f}] ({m['best_feature']})"
+        for method, di in m["dataset_inference"].items():
+            failed = [text for key, text in CLAIM_FAILURES.items() if not di["claim"][key]]
+            rate = metrics["null_false_positive_rate"].get(f"{model}/{method}")
+            calibration = "no null trials"
+            if di["calibrated"] is not None:
+                calibration = f"{rate:.3f}" + ("" if di["calibrated"] else " (off alpha)")
+            rows.append(
+                (
+                    model, auc, method, _detected(di["member_artists"]),
+                    _detected(di["nonmember_artists"]),
+                    "holds" if di["claim"]["holds"] else "fails: " + "; ".join(failed),
+                    calibration,
+                )
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(HEADLINE.columns))
+
+
+def headline_text(metrics: dict) -> str:
+    """The headline in a few lines for the console: per model, the best per-clip AUC, the
+    member and non-member artists each procedure detects, and the claim; then calibration."""
+    width = max(map(len, metrics["models"]))
+    lines = ["Headline (results/metrics.json), artists detected per procedure:"]
+    for model, m in metrics["models"].items():
+        methods = m["dataset_inference"]
+        members, nonmembers = (
+            ", ".join(
+                f"{di[side]['detected']}/{di[side]['of']} {method}"
+                for method, di in methods.items()
+            )
+            for side in ("member_artists", "nonmember_artists")
+        )
+        holds = [method for method, di in methods.items() if di["claim"]["holds"]]
+        lines.append(
+            f"  {model:<{width}}  per-clip AUC {m['best_auc']:.3f}  members {members}  "
+            f"non-members {nonmembers}  "
+            + (f"claim holds ({', '.join(holds)})" if holds else "claim fails")
+        )
+    warnings = metrics["calibration_warning"]
+    lines += [f"  calibration: {w}" for w in warnings] or [
+        "  calibration: every procedure's null false-positive rate is consistent with alpha"
+    ]
+    return "\n".join(lines)
 
 
 def verdict_sentence(verdicts: pd.DataFrame, model: str) -> str:
