@@ -105,6 +105,10 @@ def bad_files(folder: Path) -> dict[str, str]:
     """One file of each kind that must be rejected: file name -> expected reason."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "garbage.wav").write_bytes(b"RIFF not really a wave file")
+    # An AAC file's header, a format soundfile does not read, and a file that is not audio.
+    (folder / "song.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42" * 4)
+    (folder / "notes.txt").write_text("lyrics, not audio\n")
+    (folder / "zero.wav").write_bytes(b"")
     write_audio(folder / "empty.wav", np.zeros((0, 1)), 16000)
     write_audio(folder / "short.flac", tone(0.2, 16000), 16000)
     write_audio(folder / "silence.wav", np.zeros((32000, 1)), 16000)
@@ -113,7 +117,10 @@ def bad_files(folder: Path) -> dict[str, str]:
     write_audio(folder / "nan.wav", nan, 16000, subtype="FLOAT")
     return {
         "garbage.wav": "unreadable",
-        "empty.wav": "empty",
+        "song.m4a": "unsupported format (.m4a)",
+        "notes.txt": "unsupported format (.txt)",
+        "zero.wav": "empty: 0 bytes",
+        "empty.wav": "empty: no samples",
         "short.flac": "shorter than a clip",
         "silence.wav": "silent",
         "nan.wav": "NaN",

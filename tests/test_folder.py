@@ -66,26 +66,57 @@ def test_silent_clip_in_a_long_file_and_the_clip_cap(tmp_path):
     assert capped["clip_id"].str[-3:].tolist() == ["000", "002"]
 
 
-def test_duplicate_audio_is_reported_within_a_set_and_an_error_across(tmp_path):
+def test_duplicate_audio_is_reported_within_a_set(tmp_path):
     # The same 16-bit samples in two containers.
     samples = (tone(1.0, 8000) * 32767).astype(np.int16)
     write_audio(tmp_path / "a/one.wav", samples, 8000)
     write_audio(tmp_path / "a/copy.flac", samples, 8000)
-    write_audio(tmp_path / "b/other.wav", tone(1.0, 8000, freq=900), 8000)
     manifest, rejected = ingest_catalogue(
         folder_files(tmp_path / "a", "me"), tmp_path / "o", 1, 8000
     )
     assert len(manifest) == 1
     assert rejected["reason"].str.startswith("duplicate audio: same as me__").tolist() == [True]
+
+
+def test_every_file_in_both_sets_is_named_in_one_error(tmp_path):
+    """A file in both sets (as another path to it, too) and two files of identical audio in
+    each set: one error names all three pairs, in the sets' names, once every file is read."""
+    samples = (tone(2.0, 8000, freq=300) * 32767).astype(np.int16)
+    for name, freq in (("one", 500), ("two", 700), ("three", 900)):
+        write_audio(tmp_path / f"s/{name}.wav", tone(2.0, 8000, freq=freq), 8000)
+    write_audio(tmp_path / "s/four.wav", samples, 8000)
+    write_audio(tmp_path / "v/same_as_four.flac", samples, 8000)
+    write_audio(tmp_path / "v/other.wav", tone(2.0, 8000, freq=1100), 8000)
+    (tmp_path / "v/manifest.csv").write_text(
+        "path,artist,work_id\n../s/one.wav,me,w1\n"
+        f"{tmp_path / 's/two.wav'},me,w2\nsame_as_four.flac,me,w4\nother.wav,me,w5\n"
+    )
     files = pd.concat(
         [
-            catalogue_files(tmp_path / "a", "me", "train", "suspect"),
-            catalogue_files(tmp_path / "b", "me", "heldout", "validation"),
+            catalogue_files(tmp_path / "s", "me", "train", "suspect"),
+            catalogue_files(tmp_path / "v/manifest.csv", "me", "heldout", "validation"),
+        ],
+        ignore_index=True,
+    )
+    names = {"train": "suspect", "heldout": "validation"}
+    with pytest.raises(ValueError) as err:
+        ingest_catalogue(files, tmp_path / "out", 1.0, 8000, role_names=names)
+    lines = str(err.value).splitlines()
+    assert lines[0] == (
+        "3 file(s) in both the suspect and the validation set (the same file, or identical "
+        "audio); take each out of one set:"
+    )
+    assert sorted(lines[1:]) == sorted(
+        [
+            f"  suspect {tmp_path / 's/one.wav'} and validation {tmp_path / 'v/../s/one.wav'}: "
+            "the same file",
+            f"  suspect {tmp_path / 's/two.wav'} and validation {tmp_path / 's/two.wav'}: "
+            "the same file",
+            f"  suspect {tmp_path / 's/four.wav'} and validation "
+            f"{tmp_path / 'v/same_as_four.flac'}: identical audio in 2 clip(s)",
         ]
     )
-    files.loc[files["name"] == "validation/other.wav", "path"] = str(tmp_path / "a/one.wav")
-    with pytest.raises(ValueError, match="identical audio on both sides.*one.wav"):
-        ingest_catalogue(files, tmp_path / "o2", 1, 8000)
+    assert "train" not in str(err.value) and "heldout" not in str(err.value)
 
 
 def test_sets_from_folders_may_hold_equal_file_names(tmp_path):
@@ -143,7 +174,7 @@ def test_a_manifest_role_must_agree_with_its_set(tmp_path):
     with pytest.raises(ValueError, match="no such folder or manifest CSV"):
         catalogue_files(tmp_path / "nowhere", "x", "train", "suspect")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no audio files"):
+    with pytest.raises(ValueError, match="empty.*no files"):
         catalogue_files(tmp_path / "empty", "x", "train", "suspect")
 
 

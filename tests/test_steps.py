@@ -3,16 +3,19 @@ per-artist AUC, the claim check and the headline in numbers, table and text."""
 
 import pandas as pd
 import pytest
-from conftest import SAMPLE_RATE, TINY, clips
+from conftest import SAMPLE_RATE, SAMPLES, TINY, clips
 
 from audio_di.audio import write_flac
+from audio_di.blind import audio_statistics
+from audio_di.corpus.manifest import corpus_audio
 from audio_di.io import read_table, write_table
 from audio_di.models import train_model
 from audio_di.shards import merge_shards
-from audio_di.splits import make_splits
+from audio_di.splits import evaluation_sets, make_splits
 from audio_di.steps.analysis import (
     artist_membership,
     claim_check,
+    corpus_statistics,
     headline,
     headline_table,
     headline_text,
@@ -74,6 +77,25 @@ def test_merged_shards_are_byte_identical_to_one_job(corpus, tmp_path, shards):
     merged = merge_shards(tables, [str(k) for k in range(shards)])
     write_table(merged, tmp_path / "merged.parquet", FEATURES)
     assert (tmp_path / "merged.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+
+
+def test_statistics_streamed_in_batches_equal_all_clips_at_once(corpus, tmp_path):
+    """Batches of 1, 5, 5 and 1 clips give every clip exactly the row it gets with all of
+    them in one array; a clip of another length is an error naming the files."""
+    root, splits = corpus
+    clip_ids = evaluation_sets(splits)["clip_id"].reset_index(drop=True)
+    audio = corpus_audio(root / "manifest.csv", clip_ids, SAMPLE_RATE)
+    whole = pd.concat([clip_ids, audio_statistics(audio, SAMPLE_RATE)], axis=1)
+    streamed = corpus_statistics(root / "manifest.csv", splits, SAMPLE_RATE, 5 * SAMPLES)
+    pd.testing.assert_frame_equal(streamed, whole, check_exact=True)
+    manifest = read_table(root / "manifest.csv", CORPUS_MANIFEST)
+    manifest["path"] = [str(root / p) for p in manifest["path"]]
+    last = manifest["clip_id"] == clip_ids.iloc[-1]
+    write_flac(tmp_path / "short.flac", audio[-1, : SAMPLES // 2], SAMPLE_RATE)
+    manifest.loc[last, "path"] = str(tmp_path / "short.flac")
+    write_table(manifest, tmp_path / "manifest.csv", CORPUS_MANIFEST)
+    with pytest.raises(ValueError, match=r"clips differ in length \(8000 and 4000.*short\.flac"):
+        corpus_statistics(tmp_path / "manifest.csv", splits, SAMPLE_RATE, 5 * SAMPLES)
 
 
 def test_claim_check_names_the_failing_criterion():

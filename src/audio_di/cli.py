@@ -6,7 +6,17 @@ import argparse
 import re
 import sys
 from dataclasses import asdict, fields
+from datetime import UTC, datetime
 from pathlib import Path
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default; where it is None, the help says in words what it is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser(
         "audit",
         help="dataset inference: is this catalogue in that model's training data?",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
         description="Cuts both sets into clips, scores every clip with the model's membership "
         "attacks, and tests whether the suspect works look more trained-on than the "
         "validation works (per artist, both DI procedures), next to a model-free baseline "
@@ -46,23 +56,57 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR_OR_CSV",
         help="works known not to be in the training data (e.g. released after the model)",
     )
-    audit.add_argument("--out", default="audit", help="folder for the verdict, figure, clips")
-    audit.add_argument("--name", help="the model's name in the tables (default from SOURCE)")
-    audit.add_argument("--revision", help="hub revision (branch, tag or commit)")
-    audit.add_argument("--dtype", choices=["float32", "float16", "bfloat16"])
+    audit.add_argument(
+        "--out",
+        default="audit",
+        help="folder for the verdict, figure, tables, features and log; a rerun there with "
+        "other DI settings reuses the features",
+    )
+    audit.add_argument(
+        "--keep-clips",
+        action="store_true",
+        help="keep the clips cut from the catalogue in OUT/clips (else they live in a "
+        "temporary folder during the run, so that OUT holds no copy of the audio)",
+    )
+    audit.add_argument(
+        "--name", help="the model's name in the tables (default: the last part of SOURCE)"
+    )
+    audit.add_argument(
+        "--revision", help="hub revision: branch, tag or commit (default: the hub's main)"
+    )
+    audit.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "float16", "bfloat16"],
+        help="precision of a published checkpoint's weights (embedded models are float32)",
+    )
     audit.add_argument(
         "--attacks",
         metavar="STUDY_YAML",
         help="take the attack settings from a study config's features.attacks "
         "(default: every attack of the model's family at its default settings)",
     )
-    audit.add_argument("--device", default=scoring.device)
-    audit.add_argument("--batch-size", type=int, default=scoring.batch_size)
-    audit.add_argument("--clip-seconds", type=float, default=catalogue.clip_seconds)
+    audit.add_argument(
+        "--device", default=scoring.device, help="where the model runs; auto: CUDA if there is one"
+    )
+    audit.add_argument(
+        "--batch-size", type=int, default=scoring.batch_size, help="clips scored at once"
+    )
+    audit.add_argument(
+        "--clip-seconds",
+        type=float,
+        default=catalogue.clip_seconds,
+        help="length of a clip; a file's shorter tail is left out",
+    )
     audit.add_argument(
         "--sample-rate", type=int, default=catalogue.sample_rate, help="rate the clips are kept at"
     )
-    audit.add_argument("--max-clips-per-file", type=int, default=catalogue.max_clips_per_file)
+    audit.add_argument(
+        "--max-clips-per-file",
+        type=int,
+        default=catalogue.max_clips_per_file,
+        help="at most this many clips of one file (default: all of them)",
+    )
     # Every DI setting is an option, with DISettings' default; an audit has no known
     # members, so no contamination ablation.
     di = audit.add_argument_group("dataset inference (params.yaml di)")
@@ -116,6 +160,27 @@ def study_attacks(path: str | None) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(f"audio-di: --out {out}: {err}", file=sys.stderr)
+        return 2
+    from audio_di.audit import audit_log
+
+    with audit_log(out / "audit.log"):
+        try:
+            run_audit(args, out, sys.argv[1:] if argv is None else argv)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"audio-di: {err}", file=sys.stderr)
+            return 2
+    return 0
+
+
+def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
+    """The audit the arguments ask for, its tables, verdict.json (the verdict and its
+    provenance) and figure written to `out`, the verdict printed."""
+    from audio_di import __version__
     from audio_di.audit import Catalogue, Scoring, audit_catalogue
     from audio_di.di import DETECTED, DISettings
     from audio_di.io import write_json, write_table
@@ -123,51 +188,47 @@ def main(argv: list[str] | None = None) -> int:
     from audio_di.steps.analysis import calibration, verdict_sentence
     from audio_di.tables import AUDIT_PVALUE_VS_N, AUDIT_VERDICTS
 
-    out = Path(args.out)
-    try:
-        spec = model_spec(args.model, args.revision, args.dtype)
-        name = args.name or re.sub(r"\W+", "_", Path(spec["source"]).name).strip("_")
-        di = DISettings(
-            **{
-                f.name: tuple(value) if isinstance(value, list) else value
-                for f in fields(DISettings)
-                if (value := getattr(args, f.name, None)) is not None
-            },
-            contamination=(),
-        )
-        tables = audit_catalogue(
-            spec,
-            name,
-            args.suspect,
-            args.validation,
-            out,
-            Catalogue(args.clip_seconds, args.sample_rate, args.max_clips_per_file),
-            Scoring(args.batch_size, args.device),
-            di,
-            attacks=study_attacks(args.attacks),
-        )
-    except (ValueError, FileNotFoundError) as err:
-        print(f"audio-di: {err}", file=sys.stderr)
-        return 2
-    verdicts = tables["verdicts"].drop(columns="artist_status")
+    started = datetime.now(UTC)
+    spec = model_spec(args.model, args.revision, args.dtype)
+    name = args.name or re.sub(r"\W+", "_", Path(spec["source"]).name).strip("_")
+    di = DISettings(
+        **{
+            f.name: tuple(value) if isinstance(value, list) else value
+            for f in fields(DISettings)
+            if (value := getattr(args, f.name, None)) is not None
+        },
+        contamination=(),
+    )
+    catalogue = Catalogue(args.clip_seconds, args.sample_rate, args.max_clips_per_file)
+    audit = audit_catalogue(
+        spec,
+        name,
+        args.suspect,
+        args.validation,
+        out,
+        catalogue,
+        Scoring(args.batch_size, args.device),
+        di,
+        attacks=study_attacks(args.attacks),
+        keep_clips=args.keep_clips,
+    )
+    verdicts = audit.tables["verdicts"].drop(columns="artist_status")
     # The audit's null: the same procedure on halves of the validation works, where nothing
     # differs in training.
-    null = tables["null"]
+    null = audit.tables["null"]
     calibrated = calibration(null, args.alpha)
     sentence = verdict_sentence(verdicts, name)
     primary = next(verdicts[verdicts["method"] == di.methods[0]].itertuples())
     write_table(verdicts, out / "verdicts.csv", AUDIT_VERDICTS)
-    write_table(
-        tables["curves"].drop(columns="artist_status"), out / "pvalue_vs_n.csv", AUDIT_PVALUE_VS_N
-    )
+    curves = audit.tables["curves"].drop(columns="artist_status")
+    write_table(curves, out / "pvalue_vs_n.csv", AUDIT_PVALUE_VS_N)
     write_json(
         {
-            "model": spec | {"name": name},
             "suspect": str(args.suspect),
             "validation": str(args.validation),
             "alpha": args.alpha,
-            "clips": int(len(tables["manifest"])),
-            "rejected": int(len(tables["rejected"])),
+            "clips": int(len(audit.manifest)),
+            "rejected": int(len(audit.rejected)),
             "works": {
                 "suspect": int(verdicts["works_suspect"].iloc[0]),
                 "validation": int(verdicts["works_validation"].iloc[0]),
@@ -178,18 +239,31 @@ def main(argv: list[str] | None = None) -> int:
             "verdict": primary.verdict,
             "reason": primary.reason,
             "detected": primary.verdict == DETECTED,
-            "di_settings": asdict(di),
             "verdicts": verdicts.to_dict(orient="records"),
             "null_false_positive_rate": calibrated.to_dict(orient="records"),
             "summary": sentence,
+            # Provenance: what gave this verdict, enough to run it again.
+            "audio_di_version": __version__,
+            "started": started.isoformat(timespec="seconds"),
+            "command": ["audio-di", *argv],
+            "model": {**audit.model, "name": name},
+            "attacks": audit.attacks,
+            "features": audit.features,
+            "catalogue": asdict(catalogue),
+            # di_settings.permutations is B, the relabellings behind each p-value.
+            "di_settings": asdict(di),
+            "seeds": {
+                "di": di.seed,
+                **{a: s["seed"] for a, s in audit.attacks.items() if "seed" in s},
+            },
         },
         out / "verdict.json",
     )
-    audit_figure(tables["curves"], null, verdicts, args.alpha, sentence, out / "audit.png")
-    if len(tables["rejected"]):
-        print(f"{len(tables['rejected'])} file(s) or clip(s) rejected: see {out / 'rejected.csv'}")
+    audit_figure(curves, null, verdicts, args.alpha, di.methods[0], out / "audit.png")
+    print(audit.features)
+    if len(audit.rejected):
+        print(f"{len(audit.rejected)} file(s) or clip(s) rejected: see {out / 'rejected.csv'}")
     print(sentence)
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -218,57 +219,86 @@ def contamination_figure(curves: pd.DataFrame, path: str | Path) -> None:
     _save(grid.figure, path)
 
 
+# Verdict colours of the audit's labels.
+VERDICT_COLOURS = {"detected": "#b2182b", "not detected": "#1a7837", "inconclusive": "#636363"}
+
+
 def audit_figure(
     curves: pd.DataFrame,
     null: pd.DataFrame,
     verdicts: pd.DataFrame,
     alpha: float,
-    summary: str,
+    method: str,
     path: str | Path,
 ) -> None:
-    """The audit on one page: p-value against the number of clips (median and quartiles,
-    per method and artist), the null p-values against the uniform, and the verdicts."""
-    fig, (curve_ax, null_ax, text_ax) = plt.subplots(
-        1, 3, figsize=(15, 4.6), layout="constrained", width_ratios=[1.2, 1, 1]
-    )
-    for (artist, method), group in curves.groupby(["artist", "method"], sort=True):
+    """The audit on one page: per artist, the verdict of `method` in large type with its
+    reason, the p-value of every method and the blind shift test's; below, the p-value
+    against the number of works (median and quartiles, per artist and method) and, where
+    there were null trials, the null p-values against the uniform. Axes span the data."""
+    artists = sorted(verdicts["artist"].unique())
+    panels = 2 if len(null) else 1
+    width = 6.5 * panels + 1.5
+    fig = plt.figure(figsize=(width, 1.2 * len(artists) + 4.4), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.2 * len(artists), 4.4])
+    for ax, artist in zip(np.atleast_1d(top.subplots(len(artists), 1)), artists, strict=True):
+        rows = verdicts[verdicts["artist"] == artist].set_index("method")
+        chosen = rows.loc[method]
+        who = "The catalogue" if artist == "catalogue" else artist
+        ax.axis("off")
+        colour = VERDICT_COLOURS[chosen["verdict"]]
+        label = f"{who}: {chosen['verdict']}"
+        ax.text(
+            0,
+            1,
+            label,
+            transform=ax.transAxes,
+            va="top",
+            fontsize=22,
+            fontweight="bold",
+            color=colour,
+        )
+        shift = "the sets differ" if chosen["shift_p"] < alpha else "no shift found"
+        details = [
+            # About 12 characters of 10-point text to the inch.
+            *textwrap.wrap(f"{method}: {chosen['reason']}", int(12 * width)),
+            ", ".join(f"{m} p = {r.p_value:.3g}" for m, r in rows.iterrows())
+            + f"; blind audio-statistics test p = {chosen['shift_p']:.3g} ({shift})",
+        ]
+        # Below the label, whatever the height of the figure.
+        ax.annotate(
+            "\n".join(details), (0, 1), xycoords="axes fraction", xytext=(0, -32),
+            textcoords="offset points", va="top", fontsize=10,
+        )  # fmt: skip
+    axes = np.atleast_1d(bottom.subplots(1, panels))
+    curve_ax = axes[0]
+    for (artist, how), group in curves.groupby(["artist", "method"], sort=True):
         group = group.sort_values("n")
-        line = curve_ax.plot(
-            group["n"],
-            group["p_median"].clip(lower=1e-12),
-            marker="o",
-            label=f"{artist} / {method}",
-        )
-        curve_ax.fill_between(
-            group["n"],
-            group["p_q25"].clip(lower=1e-12),
-            group["p_q75"].clip(lower=1e-12),
-            color=line[0].get_color(),
-            alpha=0.2,
-        )
+        line = curve_ax.plot(group["n"], group["p_median"], marker="o", label=f"{artist} / {how}")
+        colour = line[0].get_color()
+        curve_ax.fill_between(group["n"], group["p_q25"], group["p_q75"], color=colour, alpha=0.2)
     curve_ax.axhline(alpha, color="black", linestyle="--", linewidth=1, label=f"alpha {alpha}")
-    curve_ax.set(xscale="log", yscale="log", xlabel="works a side n", ylabel="p-value")
+    # p-values are at least 1/(B+1) > 0, so the log axis starts below the smallest one.
+    low = min(curves[["p_median", "p_q25"]].min().min(), alpha) / 2
+    curve_ax.set(xscale="log", yscale="log", ylim=(low, 1.1))
+    curve_ax.set(xlabel="works a side n", ylabel="p-value")
     sizes = sorted(curves["n"].unique())
     curve_ax.set_xticks(sizes, [str(n) for n in sizes])
     curve_ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     curve_ax.set_title("p-value vs set size (median, quartiles)")
     curve_ax.legend(fontsize=7)
-    for method, group in null.groupby("method", sort=True):
-        p = np.sort(group["p"].to_numpy())
-        expected = (np.arange(1, len(p) + 1) - 0.5) / len(p)
-        null_ax.plot(expected, p.clip(min=1e-6), ".", markersize=3, label=method)
-    null_ax.plot([1e-4, 1], [1e-4, 1], color="grey", linestyle=":")
-    null_ax.axhline(alpha, color="black", linestyle="--", linewidth=0.8)
-    null_ax.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-6, 1.1))
-    null_ax.set(xlabel="uniform quantile", ylabel="null p-value")
-    null_ax.set_title("Null: halves of the validation works")
     if len(null):
+        null_ax = axes[1]
+        first = 1.0
+        for how, group in null.groupby("method", sort=True):
+            p = np.sort(group["p"].to_numpy())
+            expected = (np.arange(1, len(p) + 1) - 0.5) / len(p)
+            null_ax.plot(expected, p, ".", markersize=4, label=how)
+            first = min(first, expected[0], p[0])
+        low = min(first, alpha) / 2
+        null_ax.plot([low, 1], [low, 1], color="grey", linestyle=":", label="uniform")
+        null_ax.axhline(alpha, color="black", linestyle="--", linewidth=0.8)
+        null_ax.set(xscale="log", yscale="log", xlim=(low, 1.1), ylim=(low, 1.1))
+        null_ax.set(xlabel="uniform quantile", ylabel="null p-value")
+        null_ax.set_title("Null: halves of the validation works")
         null_ax.legend(fontsize=7)
-    rows = [
-        f"{r.artist} / {r.method}: {r.verdict} (p = {r.p_value:.3g})" for r in verdicts.itertuples()
-    ]
-    text_ax.axis("off")
-    text_ax.text(0, 1, "\n".join(rows), va="top", fontsize=9, family="monospace")
-    text_ax.text(0, 0, summary, va="bottom", fontsize=9, wrap=True)
-    fig.suptitle("audio-di audit")
     _save(fig, path)

@@ -101,7 +101,11 @@ TRAINING_LOSS = Table(
 )
 FEATURES = Table(
     "features",
-    ("results/features/<model>.parquet", "results/features/shards/<model>/<k>.parquet"),
+    (
+        "results/features/<model>.parquet",
+        "results/features/shards/<model>/<k>.parquet",
+        "<audit out>/features.parquet",
+    ),
     "evaluated clip",
     ("clip_id",),
     more="one float column per feature, `<attack>__<setting>`",

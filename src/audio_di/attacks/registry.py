@@ -180,6 +180,11 @@ def _attack(name: str) -> Attack:
     return ATTACKS[name]
 
 
+def attack_settings(name: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every setting of attack `name`: its defaults, with `overrides`."""
+    return _settings(_attack(name), overrides)
+
+
 def _settings(attack: Attack, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     unknown = sorted(set(overrides or {}) - set(attack.defaults))
     if unknown:

@@ -18,7 +18,9 @@ from tqdm import tqdm
 from audio_di.audio import audio_sha256, is_silent, read_audio, resample, segment, write_flac
 from audio_di.tables import CATALOGUE_MANIFEST, REJECTED, USER_MANIFEST, USER_MANIFEST_SCHEMA
 
-# Suffixes of the formats soundfile reads (the container names it reports, lower-cased).
+# Suffixes of the formats soundfile names (lower-cased): a file with one that it cannot decode
+# is damaged; any other file it cannot decode is in a format it does not read. Whatever it
+# decodes is taken, suffix or not (.opus, for one, is Ogg).
 AUDIO_SUFFIXES = {f".{name.lower()}" for name in sf.available_formats()} | {".aif", ".oga"}
 
 
@@ -79,16 +81,13 @@ def check_manifest(table: pd.DataFrame, csv: Path) -> None:
 
 
 def folder_files(folder: str | Path, artist: str, role: str = "", prefix: str = "") -> pd.DataFrame:
-    """Every audio file under `folder` (recursively), each one work of `artist`, as a
-    manifest like read_manifest's, names and work ids relative to the folder after
-    `prefix`. Files soundfile cannot read still come in: they are reported as rejected,
-    not skipped."""
+    """Every file under `folder` (recursively), each one work of `artist`, as a manifest like
+    read_manifest's, names and work ids relative to the folder after `prefix`. Nothing is
+    filtered here: a file soundfile cannot decode is reported as rejected, with the reason."""
     folder = Path(folder)
-    files = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-    )
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
     if not files:
-        raise ValueError(f"{folder}: no audio files (looked for {sorted(AUDIO_SUFFIXES)})")
+        raise ValueError(f"{folder}: no files")
     names = [prefix + p.relative_to(folder).as_posix() for p in files]
     return pd.DataFrame(
         {
@@ -132,10 +131,15 @@ def file_clips(path: str | Path, clip_seconds: float, sample_rate: int) -> list[
     path = Path(path)
     if not path.is_file():
         raise Rejected("not found")
+    if path.stat().st_size == 0:
+        raise Rejected("empty: 0 bytes")
     try:
         audio, sr = read_audio(path)
     except ValueError as err:
-        raise Rejected(f"unreadable: {err.__cause__ or err}") from err
+        suffix = path.suffix.lower()
+        if suffix in AUDIO_SUFFIXES:
+            raise Rejected(f"unreadable: {err.__cause__ or err}") from err
+        raise Rejected(f"unsupported format ({suffix or 'no suffix'})") from err
     if audio.size == 0:
         raise Rejected("empty: no samples")
     if not np.isfinite(audio).all():
@@ -155,6 +159,7 @@ def ingest_catalogue(
     clip_seconds: float,
     sample_rate: int,
     max_clips_per_file: int | None = None,
+    role_names: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cut the catalogue's files (a read_manifest table) into FLAC clips under
     out_dir/clips. Returns (manifest, rejected):
@@ -162,11 +167,25 @@ def ingest_catalogue(
     - manifest: the CATALOGUE_MANIFEST table, paths relative to out_dir;
     - rejected: the REJECTED table, one row per file (clip empty) or clip that was left out.
 
-    A clip whose audio equals an earlier one (same sha256) is rejected as a duplicate,
-    unless the two have different explicit roles: identical audio on both sides of the
-    split is an error.
+    A clip whose audio equals an earlier one (same sha256) is rejected as a duplicate. The
+    same file, or identical audio, under two explicit roles is an error, raised once every
+    file is read so that it names every such pair; `role_names` gives the roles in the
+    user's words (the audit's suspect and validation).
     """
     out_dir = Path(out_dir)
+    names = role_names or {}
+    # (file, role, file, role) -> what they share, for every pair across roles.
+    across: dict[tuple[str, str, str, str], str] = {}
+    listed: dict[Path, tuple[str, str]] = {}  # resolved path -> (path, role) of its first row
+    once = np.ones(len(files), dtype=bool)
+    for i, file in enumerate(files.itertuples(index=False)):
+        path, role = listed.setdefault(Path(file.path).resolve(), (file.path, file.role))
+        if role and file.role and role != file.role:
+            across[(path, role, file.path, file.role)] = "the same file"
+            once[i] = False  # read once, under its first role
+    # The roles in the order the sets came, e.g. suspect before validation.
+    roles = list(dict.fromkeys(files["role"]))
+    files = files[once]
     stems = _slug_series(files["artist"]) + "__" + _slug_series(files["name"])
     clash = files.loc[stems.duplicated(keep=False), "path"].tolist()
     if clash:
@@ -176,6 +195,7 @@ def ingest_catalogue(
         )
     rows, rejected = [], []
     owners: dict[str, dict] = {}  # sha256 -> manifest row of the first clip with that audio
+    shared: dict[tuple[str, str, str, str], int] = {}  # pair across roles -> clips in common
     progress = tqdm(zip(stems, files.itertuples(index=False), strict=True), total=len(files),
                     desc="ingest", unit="file")  # fmt: skip
     for stem, file in progress:
@@ -199,10 +219,9 @@ def ingest_catalogue(
             if first is not None:
                 path.unlink()
                 if first["role"] and file.role and first["role"] != file.role:
-                    raise ValueError(
-                        f"identical audio on both sides: {file.path} (clip {index}, "
-                        f"{file.role}) equals {first['source']} ({first['role']})"
-                    )
+                    pair = (first["source"], first["role"], file.path, file.role)
+                    shared[pair] = shared.get(pair, 0) + 1
+                    continue
                 rejected.append(
                     (file.path, file.artist, file.work_id, index,
                      f"duplicate audio: same as {first['clip_id']} ({first['source']})")
@@ -223,5 +242,18 @@ def ingest_catalogue(
             owners[sha] = row
             rows.append(row)
             kept += 1
+    across |= {pair: f"identical audio in {n} clip(s)" for pair, n in shared.items()}
+    if across:
+        roles = [r for r in roles if any(r in pair[1::2] for pair in across)]
+        lines = [
+            f"  {names.get(ra, ra)} {a} and {names.get(rb, rb)} {b}: {what}"
+            for (a, ra, b, rb), what in across.items()
+        ]
+        raise ValueError(
+            f"{len(across)} file(s) in both the "
+            + " and the ".join(names.get(r, r) for r in roles)
+            + " set (the same file, or identical audio); take each out of one set:\n"
+            + "\n".join(lines)
+        )
     manifest = pd.DataFrame(rows, columns=list(CATALOGUE_MANIFEST.columns))
     return manifest, pd.DataFrame(rejected, columns=list(REJECTED.columns))

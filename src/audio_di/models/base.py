@@ -19,6 +19,8 @@ class Adapter(ABC):
     sample_rate: int
     channels: int = 1
     device: torch.device = torch.device("cpu")
+    # The precision of the weights.
+    dtype: torch.dtype = torch.float32
 
     @abstractmethod
     def condition(self, meta: pd.DataFrame) -> Any:

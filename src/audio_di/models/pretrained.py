@@ -54,6 +54,19 @@ def hub_options(revision: str | None) -> dict[str, Any]:
     return {"revision": revision, "local_files_only": offline()}
 
 
+def hub_commit(source: str, revision: str | None) -> str | None:
+    """The commit of hub checkpoint `source` at `revision` (default: main) that the local
+    cache holds, which is what loading it read; None where the cache has no such revision."""
+    from huggingface_hub import try_to_load_from_cache
+
+    # Every checkpoint has one of these at its root: a pipeline's index or a model's config.
+    for name in ("model_index.json", "config.json"):
+        cached = try_to_load_from_cache(source, name, revision=revision)
+        if isinstance(cached, str):
+            return Path(cached).parent.name
+    return None
+
+
 def _is_path(source: str) -> bool:
     """A local path rather than a hub id ("name" or "owner/name")."""
     return os.path.isabs(source) or source.startswith((".", "~")) or source.count("/") > 1

@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from audio_di.blind import audio_statistics, shift_test
-from audio_di.corpus.manifest import corpus_audio
+from audio_di.corpus.manifest import corpus_batches
 from audio_di.di import (
     DETECTED,
     INCONCLUSIVE,
@@ -45,14 +45,30 @@ from audio_di.tables import (
 
 log = logging.getLogger(__name__)
 
+# Audio per batch of the blind statistics: their spectrograms take about 100 bytes a sample,
+# so a batch needs some 25 MB whatever the corpus's size; larger batches are no faster
+# (benchmarks/audio_statistics_memory.py).
+STATISTICS_BATCH_SAMPLES = 2**18
+
 
 def corpus_statistics(
-    manifest_path: str | Path, splits: pd.DataFrame, sample_rate: int
+    manifest_path: str | Path,
+    splits: pd.DataFrame,
+    sample_rate: int,
+    batch_samples: int = STATISTICS_BATCH_SAMPLES,
 ) -> pd.DataFrame:
-    """Audio statistics of every evaluated clip, for the blind baseline."""
-    clip_ids = evaluation_sets(splits)["clip_id"]
-    stats = audio_statistics(corpus_audio(manifest_path, clip_ids, sample_rate), sample_rate)
-    return pd.concat([clip_ids.reset_index(drop=True), stats], axis=1)
+    """Audio statistics of every evaluated clip, for the blind baseline, read and computed in
+    batches of `batch_samples` samples; a clip's row does not depend on its batch."""
+    clip_ids = evaluation_sets(splits)["clip_id"].reset_index(drop=True)
+    # One array filled batch by batch: small tables kept from batch to batch would pin the
+    # allocator's heap, which would then grow with every batch.
+    values = np.empty((len(clip_ids), len(BLIND_STATISTICS)))
+    start = 0
+    for audio in corpus_batches(manifest_path, clip_ids, sample_rate, batch_samples):
+        stats = audio_statistics(audio, sample_rate)[list(BLIND_STATISTICS)]
+        values[start : start + len(audio)] = stats.to_numpy()
+        start += len(audio)
+    return pd.concat([clip_ids, pd.DataFrame(values, columns=list(BLIND_STATISTICS))], axis=1)
 
 
 def model_membership(

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from audio_di.attacks.registry import attacks_for, extract_features, family_of
+from audio_di.attacks.registry import attack_settings, attacks_for, extract_features, family_of
 from audio_di.corpus.manifest import corpus_audio
 from audio_di.io import read_table
-from audio_di.models import load_adapter, resolve_device, train_model
+from audio_di.models import Adapter, load_adapter, resolve_device, train_model
 from audio_di.shards import shard_clips
 from audio_di.splits import evaluation_sets, training_clips
 from audio_di.tables import CORPUS_MANIFEST
@@ -79,10 +79,24 @@ def model_features(
     reference_adapter = load_adapter(reference, adapter.device) if reference else None
     # benchmarks/scaling.md weighs this per-shard cost against the scoring time.
     log.info("models loaded on %s in %.2f s", adapter.device, time.perf_counter() - started)
+    chosen = family_attacks(adapter, attacks, reference_adapter is not None, only)
+    return score_clips(adapter, manifest_path, clip_ids, chosen, batch_size, reference_adapter)
+
+
+def family_attacks(
+    adapter: Adapter,
+    attacks: dict[str, dict],
+    has_reference: bool,
+    only: list[str] | None = None,
+) -> dict[str, dict]:
+    """The attacks configured for the adapter's family (features.attacks.<family>, or the
+    subset `only` names) that it runs, each with every setting: a model without a reference
+    skips the attacks that need one."""
     family = family_of(adapter)
     configured = attacks.get(family)
     if not configured:
-        raise ValueError(f"features.attacks.{family}: no attack configured for {spec['kind']}")
+        kind = type(adapter).__name__
+        raise ValueError(f"features.attacks.{family}: no attack configured for {kind}")
     unknown = sorted(set(only or []) - set(configured))
     if unknown:
         raise ValueError(
@@ -90,8 +104,20 @@ def model_features(
         )
     if only is not None:
         configured = {name: configured[name] for name in only}
+    chosen = attacks_for(adapter, configured, has_reference)
+    return {name: attack_settings(name, settings) for name, settings in chosen.items()}
+
+
+def score_clips(
+    adapter: Adapter,
+    manifest_path: str | Path,
+    clip_ids: pd.Series,
+    attacks: dict[str, dict],
+    batch_size: int,
+    reference: Adapter | None = None,
+) -> pd.DataFrame:
+    """Features of the given clips of a corpus manifest under `attacks` (name -> settings)."""
     manifest = read_table(manifest_path, CORPUS_MANIFEST).set_index("clip_id")
     meta = manifest.loc[clip_ids].reset_index()
     audio = corpus_audio(manifest_path, clip_ids, adapter.sample_rate, adapter.channels)
-    chosen = attacks_for(adapter, configured, reference_adapter is not None)
-    return extract_features(adapter, audio, meta, chosen, batch_size, reference=reference_adapter)
+    return extract_features(adapter, audio, meta, attacks, batch_size, reference=reference)
