@@ -16,7 +16,7 @@ def test_conda_env_mirrors_pyproject_pins():
     env = yaml.safe_load((ROOT / "envs/audio-di.yaml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert sorted(pip) == sorted(deps)
-    assert "torch==2.11.*" in deps and "torchaudio==2.11.*" in deps
+    assert "torch==2.11.0" in deps and "torchaudio==2.11.0" in deps
 
 
 def test_ci_runs_the_readme_test_command():
