@@ -51,9 +51,11 @@ def corpus_artists(corpus):
 
 
 def works_for(corpus, artist):
+    """Works to render for an artist: its own entry in artist_works, else the corpus's
+    number for evaluated or for filler artists."""
     spec = CORPORA[corpus]
     if artist in spec["artists"]:
-        return spec["works_per_artist"]
+        return spec.get("artist_works", {}).get(artist, spec["works_per_artist"])
     return spec["filler_works_per_artist"]
 
 

@@ -23,6 +23,7 @@ from audio_di.di import (
     contamination_curve,
     dataset_inference,
     false_positive_rate,
+    holm,
     null_pvalues,
     pool_null,
     pvalue_vs_n,
@@ -175,20 +176,26 @@ def collections(
     return out
 
 
-def collection_verdicts(model: str, c: Collection, di: DISettings) -> list[tuple]:
-    """Rows of verdicts.csv for one collection, one per method."""
-    shift = shift_test(c.audio, di)
+def family_verdicts(
+    model: str, found: list[Collection], di: DISettings
+) -> list[tuple]:
+    """Rows of verdicts.csv, one per collection and method. The collections of one method are
+    one family: detection is judged on Holm-adjusted p-values, so that alpha bounds the
+    chance that any artist of the model is detected falsely, not each one's."""
+    shifts = [shift_test(c.audio, di) for c in found]
     rows = []
     for method in di.methods:
-        result = dataset_inference(c.works, method, di)
-        outcome, reason = verdict(c.works, result, shift, di)
-        rows.append(
-            (
-                model, c.artist, c.status, method, c.works.n_suspect, c.works.n_validation,
-                *c.clips, result.p, result.mc_error, result.permutations, di.fold_draws,
-                outcome, reason, outcome == DETECTED, shift.p, c.n_missing,
-            )
-        )  # fmt: skip
+        results = [dataset_inference(c.works, method, di) for c in found]
+        adjusted = holm([r.p for r in results])
+        for c, result, shift, p_holm in zip(found, results, shifts, adjusted, strict=True):
+            outcome, reason = verdict(c.works, result, shift, di, (p_holm, len(found)))
+            rows.append(
+                (
+                    model, c.artist, c.status, method, c.works.n_suspect, c.works.n_validation,
+                    *c.clips, result.p, p_holm, result.mc_error, result.permutations,
+                    di.fold_draws, outcome, reason, outcome == DETECTED, shift.p, c.n_missing,
+                )
+            )  # fmt: skip
     return rows
 
 
@@ -213,11 +220,11 @@ def model_dataset_inference(
     pooled = [c.status == "nonmember" and known_nonmembers for c in found]
     sources = len(found) + sum(pooled)
     per_source = -(-di.null_trials // sources)  # ceiling division
-    tables: dict[str, list] = {"verdicts": [], "curves": [], "null": [], "contamination": []}
+    tables: dict[str, list] = {"curves": [], "null": [], "contamination": []}
+    tables["verdicts"] = family_verdicts(model, found, di)
     for c, pool in zip(
         tqdm(found, desc=f"di {model}", unit="artist", file=sys.stderr), pooled, strict=True
     ):
-        tables["verdicts"] += collection_verdicts(model, c, di)
         labels = {"model": model, "artist": c.artist, "artist_status": c.status}
         for method in di.methods:
             curve = pvalue_vs_n(c.works, method, di)
