@@ -176,9 +176,7 @@ def collections(
     return out
 
 
-def family_verdicts(
-    model: str, found: list[Collection], di: DISettings
-) -> list[tuple]:
+def family_verdicts(model: str, found: list[Collection], di: DISettings) -> list[tuple]:
     """Rows of verdicts.csv, one per collection and method. The collections of one method are
     one family: detection is judged on Holm-adjusted p-values, so that alpha bounds the
     chance that any artist of the model is detected falsely, not each one's."""
