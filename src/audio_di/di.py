@@ -57,7 +57,7 @@ class DISettings:
     ridge: float = 1.0
     alpha: float = 0.05
     permutations: int = 9999
-    curve_permutations: int = 999
+    curve_permutations: int = 499
     null_permutations: int = 999
     smallest_effect: float = 1.0
     residualise: bool = True

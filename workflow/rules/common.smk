@@ -78,6 +78,15 @@ def training_regime(model):
     }
 
 
+def reference_models():
+    """The models trained on no evaluated artist (a regime with `members: false`)."""
+    return sorted(
+        model
+        for model, spec in MODELS.items()
+        if "regime" in spec and not config["regimes"][spec["regime"]].get("members", True)
+    )
+
+
 def model_files(model):
     """What a model is loaded from: the files `train` writes for a model trained here, the
     folder of a local `source`, nothing for a hub id."""
