@@ -1,10 +1,14 @@
 """Why dataset inference does or does not detect an artist: per model and artist, the best
 per-clip feature's clip AUC, between-work share of variance (ICC), work-level effect, and the
-works per side a test at p < 0.01 would need (80% power).
+works per side a test at p < 0.01 would need (80% power). Then per model, what detecting
+every member artist would take: the most works a side any member needs, and the job-seconds
+that would cost, scaled linearly from this study's own benchmark files (rendering the
+members' works, training on the suspect half, scoring both halves).
 
-    python benchmarks/di_power.py [--results results]
+    python benchmarks/di_power.py [--results results] [--params params.yaml]
 
-Reads a finished study: results/mia/metrics.csv, results/features/*.parquet, results/splits/.
+Reads a finished study: results/mia/metrics.csv, results/features/*.parquet, results/splits/,
+results/benchmarks/; params.yaml for the regimes' filler clips.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from audio_di.di import work_power
 from audio_di.io import read_table
@@ -20,10 +25,13 @@ from audio_di.splits import evaluation_sets
 from audio_di.tables import FEATURES, MIA_METRICS, SPLITS
 
 
-def power_table(results: Path) -> pd.DataFrame:
+def evaluated_clips(results: Path) -> pd.DataFrame:
     paths = sorted((results / "splits").glob("*.csv"))
-    splits = pd.concat(read_table(p, SPLITS) for p in paths)
-    clips = evaluation_sets(splits)
+    return evaluation_sets(pd.concat(read_table(p, SPLITS) for p in paths))
+
+
+def power_table(results: Path) -> pd.DataFrame:
+    clips = evaluated_clips(results)
     metrics = read_table(results / "mia/metrics.csv", MIA_METRICS)
     rows = []
     for model, group in metrics.groupby("model", sort=True):
@@ -46,11 +54,67 @@ def power_table(results: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _seconds(path: Path) -> float:
+    return float(pd.read_csv(path, sep="\t")["s"].mean())
+
+
+def cost_table(results: Path, params: dict, power: pd.DataFrame) -> pd.DataFrame:
+    """Per model: the member artists' largest works-needed, and the job-seconds of one more
+    member work a side (render two works, train on one, score both), times the works missing.
+
+    Linear scaling is an estimate: training time grows with the model's training clips
+    (member train clips plus filler), feature time with the evaluated clips."""
+    clips = evaluated_clips(results)
+    members = clips[clips["artist_status"] == "member"]
+    n_members = members["artist"].nunique()
+    clips_per_work = len(members) / members["work_id"].nunique()
+    bench = results / "benchmarks"
+    render = sum(
+        _seconds(path)
+        for artist in members["artist"].unique()
+        for path in bench.glob(f"render/*/{artist}.tsv")
+    )
+    render_per_work = render / members["work_id"].nunique()
+    rows = []
+    for model, group in power[power["artist_status"] == "member"].groupby("model", sort=True):
+        spec = params["models"][model]
+        regime = params["regimes"][spec["regime"]]
+        trained = members["suspect"].sum() if regime.get("members", True) else 0
+        train_per_clip = _seconds(bench / f"train/{model}.tsv") / (trained + regime["filler_clips"])
+        features = sum(_seconds(p) for p in (bench / f"features/{model}").glob("*.tsv"))
+        per_work = (
+            render_per_work * 2 * n_members
+            + train_per_clip * clips_per_work * n_members * bool(trained)
+            + features / len(clips) * clips_per_work * 2 * n_members
+        )
+        needed = group["works_needed"].max()
+        have = group["works_per_side"].min()
+        rows.append(
+            {
+                "model": model,
+                "member_work_effects": " to ".join(
+                    f"{group['work_effect'].agg(f):.2f}" for f in ("min", "max")
+                ),
+                "works_per_side": int(have),
+                "works_needed_median_member": group["works_needed"].median(),
+                "works_needed_every_member": needed,
+                "job_seconds_per_work_a_side": per_work,
+                "extra_job_seconds": per_work * max(needed - have, 0),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("results"))
-    table = power_table(parser.parse_args().results)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    args = parser.parse_args()
+    table = power_table(args.results)
     print(table.to_markdown(index=False, floatfmt=".3g"))
+    print()
+    costs = cost_table(args.results, yaml.safe_load(args.params.read_text()), table)
+    print(costs.to_markdown(index=False, floatfmt=".3g"))
 
 
 if __name__ == "__main__":

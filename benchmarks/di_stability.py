@@ -19,19 +19,17 @@ import pandas as pd
 import yaml
 
 from audio_di.di import DISettings
-from audio_di.steps.analysis import collection_verdicts, collections
+from audio_di.steps.analysis import collections, family_verdicts
+from audio_di.tables import VERDICTS
 
 
 def outcomes(found: dict, di: DISettings, name=lambda model: model) -> pd.Series:
-    rows = [
-        row[:4] + (row[12], row[8])
-        for model, cols in found.items()
-        for c in cols
-        for row in collection_verdicts(name(model), c, di)
-    ]
-    table = pd.DataFrame(rows, columns=["model", "artist", "status", "method", "verdict", "p"])
-    table["model"] = [model for model, cols in found.items() for c in cols for _ in di.methods]
-    return table.set_index(["model", "artist", "status", "method"])
+    frames = []
+    for model, cols in found.items():
+        rows = pd.DataFrame(family_verdicts(name(model), cols, di), columns=VERDICTS.columns)
+        frames.append(rows.assign(model=model))
+    table = pd.concat(frames).rename(columns={"artist_status": "status", "p_value": "p"})
+    return table.set_index(["model", "artist", "status", "method"])[["verdict", "p"]]
 
 
 def main() -> None:

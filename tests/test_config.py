@@ -43,6 +43,10 @@ def test_wrong_type_stops_the_run_naming_it(tmp_path):
         (lambda c: c["corpora"]["embedded"]["filler_artists"].append("bach"), "corpora.embedded"),
         (lambda c: c["splits"].pop("embedded"), "corpora.embedded"),
         (
+            lambda c: c["corpora"]["embedded"].update(artist_works={"josquin": 50}),
+            "corpora.embedded.artist_works",
+        ),
+        (
             lambda c: c["models"]["ar_overfit"].update(reference="diffusion_overfit"),
             "models.ar_overfit.reference",
         ),

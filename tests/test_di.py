@@ -15,6 +15,7 @@ from audio_di.di import (
     false_positive_rate,
     features_of,
     fold_assignments,
+    holm,
     label_bank,
     null_pvalues,
     permutation_pvalues,
@@ -207,3 +208,20 @@ def test_work_power_explains_clustered_signal():
     assert flat["icc"] < 0.1
     # No effect in the suspect direction: no number of works suffices.
     assert work_power(validation, suspect, works, works)["works_needed"] == np.inf
+
+
+def test_holm_adjusts_step_down_and_keeps_the_input_order():
+    # sorted 0.005, 0.01, 0.03, 0.04 -> 4 x 0.005, 3 x 0.01, 2 x 0.03, then the running max
+    p = np.array([0.01, 0.04, 0.03, 0.005])
+    assert np.allclose(holm(p), [0.03, 0.06, 0.06, 0.02])
+    assert np.allclose(holm([0.9, 0.3]), [0.9, 0.6])
+    assert np.allclose(holm([0.02]), [0.02])
+
+
+def test_holm_bounds_any_false_detection_among_independent_nulls():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=(20000, 8))
+    raw = (p < 0.05).any(axis=1).mean()
+    familywise = (np.apply_along_axis(holm, 1, p) < 0.05).any(axis=1).mean()
+    assert raw > 0.3  # 1 - 0.95^8: eight tests at 0.05 each flag something a third of the time
+    assert familywise <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / len(p))

@@ -15,6 +15,7 @@ from audio_di.splits import evaluation_sets, make_splits
 from audio_di.steps.analysis import (
     artist_membership,
     claim_check,
+    claim_failures,
     corpus_statistics,
     headline,
     headline_table,
@@ -101,17 +102,20 @@ def test_statistics_streamed_in_batches_equal_all_clips_at_once(corpus, tmp_path
 def test_claim_check_names_the_failing_criterion():
     member = pd.DataFrame({"p_value": [0.001, 0.004], "verdict": ["detected", "detected"]})
     nonmember = pd.DataFrame({"p_value": [0.3, 0.8], "verdict": ["not detected", "inconclusive"]})
-    assert claim_check(0.6, member, nonmember)["holds"]
-    strong = claim_check(0.9, member, nonmember)
+    clean = nonmember.assign(verdict="not detected")
+    assert claim_check(0.6, member, nonmember, clean)["holds"]
+    strong = claim_check(0.9, member, nonmember, clean)
     assert not strong["weak_per_clip_mia"] and not strong["holds"]
-    missed = claim_check(0.6, member.assign(p_value=[0.001, 0.02]), nonmember)
+    missed = claim_check(0.6, member.assign(p_value=[0.001, 0.02]), nonmember, clean)
     assert not missed["all_members_at_p_0.01"] and missed["no_nonmember_detected"]
-    false_alarm = claim_check(0.6, member, nonmember.assign(verdict=["detected", "inconclusive"]))
+    false_alarm = claim_check(
+        0.6, member, nonmember.assign(verdict=["detected", "inconclusive"]), clean
+    )
     assert not false_alarm["no_nonmember_detected"] and not false_alarm["holds"]
-    assert not claim_check(0.6, member.iloc[:0], nonmember)["all_members_at_p_0.01"]
+    assert not claim_check(0.6, member.iloc[:0], nonmember, clean)["all_members_at_p_0.01"]
     # A member whose verdict is inconclusive (a shift) is not a detection, whatever its p.
     shifted = member.assign(verdict=["detected", "inconclusive"])
-    assert not claim_check(0.6, shifted, nonmember)["all_members_at_p_0.01"]
+    assert not claim_check(0.6, shifted, nonmember, clean)["all_members_at_p_0.01"]
 
 
 def headline_inputs() -> tuple[pd.DataFrame, ...]:
@@ -148,8 +152,26 @@ def headline_inputs() -> tuple[pd.DataFrame, ...]:
     return mia, verdicts, curves, calibrated
 
 
+def with_reference(detects: bool) -> tuple:
+    """headline_inputs with a reference model `r` for `m`, trained on no evaluated artist."""
+    mia, verdicts, curves, calibrated = headline_inputs()
+    reference = verdicts.assign(
+        model="r", p_value=0.3, verdict="not detected", artist_status="member"
+    )
+    if detects:
+        reference.loc[reference["artist"] == "c", "verdict"] = "detected"
+    return (
+        pd.concat([mia, mia.assign(model="r")]),
+        pd.concat([verdicts, reference], ignore_index=True),
+        curves,
+        pd.concat([calibrated, calibrated.assign(model="r")]),
+        {"m": "r", "r": None},
+        frozenset({"r"}),
+    )
+
+
 def test_headline_carries_the_auc_interval_and_the_calibration_per_procedure():
-    metrics = headline(*headline_inputs())
+    metrics = headline(*with_reference(detects=False))
     model = metrics["models"]["m"]
     assert model["best_feature"] == "nll__mean" and model["best_auc_ci"] == [0.55, 0.66]
     crossfit, split = model["dataset_inference"]["crossfit"], model["dataset_inference"]["split"]
@@ -159,11 +181,28 @@ def test_headline_carries_the_auc_interval_and_the_calibration_per_procedure():
     assert metrics["calibration_warning"][0].startswith("m/split: null false-positive rate 0.200")
 
 
+def test_a_claim_needs_a_reference_model_that_detects_none():
+    detecting = headline(*with_reference(detects=True))["models"]
+    claim = detecting["m"]["dataset_inference"]["crossfit"]["claim"]
+    assert claim["reference_detects_none"] is False and not claim["holds"]
+    assert detecting["r"]["dataset_inference"]["crossfit"]["claim"] == {
+        "detects_none": False, "holds": False
+    }  # fmt: skip
+    alone = headline(*headline_inputs())["models"]["m"]["dataset_inference"]["crossfit"]
+    assert alone["claim"]["reference_detects_none"] is None and not alone["claim"]["holds"]
+    assert claim_failures(alone["claim"]) == ["no reference model"]
+    table = headline_table(headline(*with_reference(detects=True))).set_index("model")
+    assert table.loc["m", "claim"].iloc[0] == "fails: its reference model detected an artist"
+    assert table.loc["r", "claim"].iloc[0] == (
+        "fails: an artist detected by a model trained on none"
+    )
+
+
 def test_headline_table_and_text_say_the_same_in_words():
-    metrics = headline(*headline_inputs())
+    metrics = headline(*with_reference(detects=False))
     table = headline_table(metrics)
-    assert list(table.columns) == list(HEADLINE.columns) and len(table) == 2
-    crossfit, split = table.to_dict("records")
+    assert list(table.columns) == list(HEADLINE.columns) and len(table) == 4
+    crossfit, split = table[table["model"] == "m"].to_dict("records")
     assert crossfit["best per-clip AUC [95% CI]"] == "0.600 [0.550, 0.660] (nll__mean)"
     assert crossfit["member artists"] == "2 of 2 (0 inconclusive)"
     assert crossfit["claim"] == "holds" and crossfit["null false-positive rate"] == "0.050"
@@ -172,7 +211,8 @@ def test_headline_table_and_text_say_the_same_in_words():
     lines = headline_text(metrics).splitlines()
     expected = "m per-clip AUC 0.600 members 2/2 crossfit, 1/2 split non-members 0/1 crossfit, "
     assert " ".join(lines[1].split()) == expected + "0/1 split claim holds (crossfit)"
-    assert lines[2].startswith("  calibration: m/split: null false-positive rate 0.200")
+    assert lines[2].endswith("reference claim (detects none) holds (crossfit, split)")
+    assert lines[3].startswith("  calibration: m/split: null false-positive rate 0.200")
 
 
 def test_artist_auc_uses_the_best_feature_on_each_artists_works(corpus):

@@ -33,6 +33,11 @@ def check_study(config: dict) -> None:
     for name, corpus in corpora.items():
         if name not in config["splits"]:
             raise ValueError(f"corpora.{name}: no splits.{name} entry says who is a member")
+        stray = sorted(set(corpus.get("artist_works", {})) - set(corpus.get("artists", [])))
+        if stray:
+            raise ValueError(
+                f"corpora.{name}.artist_works: {stray} are not in corpora.{name}.artists"
+            )
         both = sorted(set(corpus.get("artists", [])) & set(corpus.get("filler_artists", [])))
         if both:
             raise ValueError(f"corpora.{name}: {both} are both evaluated and filler artists")

@@ -172,6 +172,7 @@ VERDICTS = Table(
         "n_suspect",
         "n_validation",
         "p_value",
+        "p_holm",
         "p_mc_error",
         "permutations",
         "fold_draws",

@@ -51,9 +51,11 @@ def corpus_artists(corpus):
 
 
 def works_for(corpus, artist):
+    """Works to render for an artist: its own entry in artist_works, else the corpus's
+    number for evaluated or for filler artists."""
     spec = CORPORA[corpus]
     if artist in spec["artists"]:
-        return spec["works_per_artist"]
+        return spec.get("artist_works", {}).get(artist, spec["works_per_artist"])
     return spec["filler_works_per_artist"]
 
 
@@ -74,6 +76,15 @@ def training_regime(model):
         "members": regime.get("members", True),
         "epochs": regime["epochs"][MODELS[model]["kind"]],
     }
+
+
+def reference_models():
+    """The models trained on no evaluated artist (a regime with `members: false`)."""
+    return sorted(
+        model
+        for model, spec in MODELS.items()
+        if "regime" in spec and not config["regimes"][spec["regime"]].get("members", True)
+    )
 
 
 def model_files(model):

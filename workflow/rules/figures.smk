@@ -59,6 +59,9 @@ rule headline_metrics:
         calibration="results/di/calibration.csv",
     output:
         "results/metrics.json",
+    params:
+        references={model: spec.get("reference") for model, spec in MODELS.items()},
+        controls=reference_models(),
     localrule: True
     conda:
         STUDY_ENV

@@ -9,6 +9,8 @@ with log_to(snakemake.log[0]):
             read_table(snakemake.input.verdicts, VERDICTS),
             read_table(snakemake.input.curves, PVALUE_VS_N),
             read_table(snakemake.input.calibration, CALIBRATION),
+            snakemake.params.references,
+            frozenset(snakemake.params.controls),
         ),
         snakemake.output[0],
     )

@@ -23,6 +23,7 @@ from audio_di.di import (
     contamination_curve,
     dataset_inference,
     false_positive_rate,
+    holm,
     null_pvalues,
     pool_null,
     pvalue_vs_n,
@@ -175,20 +176,24 @@ def collections(
     return out
 
 
-def collection_verdicts(model: str, c: Collection, di: DISettings) -> list[tuple]:
-    """Rows of verdicts.csv for one collection, one per method."""
-    shift = shift_test(c.audio, di)
+def family_verdicts(model: str, found: list[Collection], di: DISettings) -> list[tuple]:
+    """Rows of verdicts.csv, one per collection and method. The collections of one method are
+    one family: detection is judged on Holm-adjusted p-values, so that alpha bounds the
+    chance that any artist of the model is detected falsely, not each one's."""
+    shifts = [shift_test(c.audio, di) for c in found]
     rows = []
     for method in di.methods:
-        result = dataset_inference(c.works, method, di)
-        outcome, reason = verdict(c.works, result, shift, di)
-        rows.append(
-            (
-                model, c.artist, c.status, method, c.works.n_suspect, c.works.n_validation,
-                *c.clips, result.p, result.mc_error, result.permutations, di.fold_draws,
-                outcome, reason, outcome == DETECTED, shift.p, c.n_missing,
-            )
-        )  # fmt: skip
+        results = [dataset_inference(c.works, method, di) for c in found]
+        adjusted = holm([r.p for r in results])
+        for c, result, shift, p_holm in zip(found, results, shifts, adjusted, strict=True):
+            outcome, reason = verdict(c.works, result, shift, di, (p_holm, len(found)))
+            rows.append(
+                (
+                    model, c.artist, c.status, method, c.works.n_suspect, c.works.n_validation,
+                    *c.clips, result.p, p_holm, result.mc_error, result.permutations,
+                    di.fold_draws, outcome, reason, outcome == DETECTED, shift.p, c.n_missing,
+                )
+            )  # fmt: skip
     return rows
 
 
@@ -213,11 +218,11 @@ def model_dataset_inference(
     pooled = [c.status == "nonmember" and known_nonmembers for c in found]
     sources = len(found) + sum(pooled)
     per_source = -(-di.null_trials // sources)  # ceiling division
-    tables: dict[str, list] = {"verdicts": [], "curves": [], "null": [], "contamination": []}
+    tables: dict[str, list] = {"curves": [], "null": [], "contamination": []}
+    tables["verdicts"] = family_verdicts(model, found, di)
     for c, pool in zip(
         tqdm(found, desc=f"di {model}", unit="artist", file=sys.stderr), pooled, strict=True
     ):
-        tables["verdicts"] += collection_verdicts(model, c, di)
         labels = {"model": model, "artist": c.artist, "artist_status": c.status}
         for method in di.methods:
             curve = pvalue_vs_n(c.works, method, di)
@@ -275,24 +280,46 @@ def smallest_detecting_n(curves: pd.DataFrame, rate: float = 0.95) -> dict[str, 
 
 # The claim that DI is built to show, for a model trained "at scale": per-clip membership
 # inference is weak (no feature above this AUC), yet every member artist is detected at this
-# p-value and no non-member artist is detected at alpha.
+# p-value, no non-member artist is detected, and the model's reference (trained on no
+# evaluated artist) detects none. A reference model's own claim is that it detects none.
 CLAIM_MAX_AUC = 0.65
 CLAIM_MEMBER_P = 0.01
 
 
-def claim_check(best_auc: float, member: pd.DataFrame, nonmember: pd.DataFrame) -> dict:
-    """Whether one model's verdicts (of one method) show the claim, criterion by criterion."""
+def claim_check(
+    best_auc: float,
+    member: pd.DataFrame,
+    nonmember: pd.DataFrame,
+    reference: pd.DataFrame | None,
+    control: bool = False,
+) -> dict:
+    """Whether one model's verdicts (of one method) show the claim, criterion by criterion.
+
+    reference: its reference model's verdicts of the same method, or None if it has none, in
+    which case that criterion is None and the claim cannot hold. control: the model is itself
+    trained on no evaluated artist."""
+    detected = pd.concat([member, nonmember])["verdict"] == DETECTED
+    if control:
+        return {"detects_none": not detected.any(), "holds": not detected.any()}
     weak = best_auc <= CLAIM_MAX_AUC
     members = bool(len(member)) and bool(
         ((member["verdict"] == DETECTED) & (member["p_value"] < CLAIM_MEMBER_P)).all()
     )
     clean = not (nonmember["verdict"] == DETECTED).any()
+    reference_clean = None if reference is None else not (reference["verdict"] == DETECTED).any()
     return {
         "weak_per_clip_mia": weak,
         "all_members_at_p_0.01": members,
         "no_nonmember_detected": clean,
-        "holds": weak and members and clean,
+        "reference_detects_none": reference_clean,
+        "holds": bool(weak and members and clean and reference_clean),
     }
+
+
+def _verdicts_of(verdicts: pd.DataFrame, model: str | None, method: str) -> pd.DataFrame | None:
+    """A model's verdicts of one method; None if it has none (no such model, or not run)."""
+    found = verdicts[(verdicts["model"] == model) & (verdicts["method"] == method)]
+    return found if len(found) else None
 
 
 def _outcomes(verdicts: pd.DataFrame) -> dict[str, int]:
@@ -304,9 +331,18 @@ def _outcomes(verdicts: pd.DataFrame) -> dict[str, int]:
 
 
 def headline(
-    mia: pd.DataFrame, verdicts: pd.DataFrame, curves: pd.DataFrame, calibrated: pd.DataFrame
+    mia: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    curves: pd.DataFrame,
+    calibrated: pd.DataFrame,
+    references: dict[str, str | None] | None = None,
+    controls: frozenset[str] = frozenset(),
 ) -> dict:
-    """The study's headline numbers for results/metrics.json (read by `dvc metrics`)."""
+    """The study's headline numbers for results/metrics.json (read by `dvc metrics`).
+
+    references: each model's reference model (params.yaml `models.<name>.reference`);
+    controls: the models trained on no evaluated artist."""
+    references = references or {}
     within = calibrated.set_index(["model", "method"])["within_bound"].astype(bool).to_dict()
     models = {}
     for model, group in mia.groupby("model", sort=True):
@@ -323,7 +359,13 @@ def headline(
                 "permutations": int(v["permutations"].max()),
                 "fold_draws": int(v["fold_draws"].max()),
                 "shift_detected": int((v["shift_p"] < calibrated["alpha"].iloc[0]).sum()),
-                "claim": claim_check(float(best["auc"]), member, nonmember),
+                "claim": claim_check(
+                    float(best["auc"]),
+                    member,
+                    nonmember,
+                    _verdicts_of(verdicts, references.get(model), method),
+                    model in controls,
+                ),
                 # The null false-positive rate's interval holds alpha (calibration.csv);
                 # None where there were no null trials (too few held-out works).
                 "calibrated": within.get((model, method)),
@@ -353,12 +395,24 @@ def headline(
     }
 
 
-# The claim's criteria in words, as a failing one reads (claim_check's keys).
+# The claim's criteria in words, as a failing one reads (claim_check's keys); a criterion
+# that could not be checked (None) reads as the second text.
 CLAIM_FAILURES = {
-    "weak_per_clip_mia": f"per-clip AUC > {CLAIM_MAX_AUC}",
-    "all_members_at_p_0.01": f"a member not at p < {CLAIM_MEMBER_P}",
-    "no_nonmember_detected": "a non-member detected",
+    "weak_per_clip_mia": (f"per-clip AUC > {CLAIM_MAX_AUC}", ""),
+    "all_members_at_p_0.01": (f"a member not at p < {CLAIM_MEMBER_P}", ""),
+    "no_nonmember_detected": ("a non-member detected", ""),
+    "reference_detects_none": ("its reference model detected an artist", "no reference model"),
+    "detects_none": ("an artist detected by a model trained on none", ""),
 }
+
+
+def claim_failures(claim: dict) -> list[str]:
+    """The claim's failed or unchecked criteria, in words."""
+    return [
+        texts[0] if claim[key] is False else texts[1]
+        for key, texts in CLAIM_FAILURES.items()
+        if key in claim and claim[key] is not True
+    ]
 
 
 def _detected(outcomes: dict) -> str:
@@ -373,7 +427,7 @@ def headline_table(metrics: dict) -> pd.DataFrame:
         lo, hi = m["best_auc_ci"]
         auc = f"{m['best_auc']:.3f} [{lo:.3f}, {hi:.3f}] ({m['best_feature']})"
         for method, di in m["dataset_inference"].items():
-            failed = [text for key, text in CLAIM_FAILURES.items() if not di["claim"][key]]
+            failed = claim_failures(di["claim"])
             rate = metrics["null_false_positive_rate"].get(f"{model}/{method}")
             calibration = "no null trials"
             if di["calibrated"] is not None:
@@ -404,10 +458,12 @@ def headline_text(metrics: dict) -> str:
             for side in ("member_artists", "nonmember_artists")
         )
         holds = [method for method, di in methods.items() if di["claim"]["holds"]]
+        first = next(iter(methods.values()))["claim"]
+        claim = "reference claim (detects none)" if "detects_none" in first else "claim"
         lines.append(
             f"  {model:<{width}}  per-clip AUC {m['best_auc']:.3f}  members {members}  "
             f"non-members {nonmembers}  "
-            + (f"claim holds ({', '.join(holds)})" if holds else "claim fails")
+            + (f"{claim} holds ({', '.join(holds)})" if holds else f"{claim} fails")
         )
     warnings = metrics["calibration_warning"]
     lines += [f"  calibration: {w}" for w in warnings] or [

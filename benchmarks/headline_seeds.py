@@ -1,0 +1,94 @@
+"""Does the headline hold on other seeds? Runs the default study (params.yaml) once per
+seed, each in its own folder, and tabulates every model's claim from its metrics.json.
+
+    python benchmarks/headline_seeds.py --seeds 0 1 2 [--work results/seeds] [--cores all]
+
+The study seed changes the splits, the training and the features. A seed's folder holds
+params.yaml with that seed and the study's results; rerunning redoes only what changed, and
+`--table-only` tabulates what is there. The table goes to stdout and to
+benchmarks/headline/seeds.md, and each seed's metrics.json to benchmarks/headline/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks/headline"
+
+
+def run_seed(seed: int, work: Path, cores: str) -> Path:
+    """The default study with `seed`, in work/seed<N>; returns its metrics.json."""
+    folder = work / f"seed{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text()) | {"seed": seed}
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+        "--directory", str(folder), "--cores", cores, "--quiet", "rules", "progress", "all",
+    ]  # fmt: skip
+    print(f"seed {seed}: {' '.join(command)}", file=sys.stderr, flush=True)
+    subprocess.run(command, check=True)
+    return folder / "results/metrics.json"
+
+
+def claim_rows(seed: int, metrics: dict) -> list[dict]:
+    """One row per model and procedure: the claim's criteria as metrics.json records them."""
+    rows = []
+    for model, m in metrics["models"].items():
+        for method, di in m["dataset_inference"].items():
+            members, nonmembers = di["member_artists"], di["nonmember_artists"]
+            rows.append(
+                {
+                    "seed": seed,
+                    "model": model,
+                    "method": method,
+                    "best_auc": m["best_auc"],
+                    "members": f"{members['detected']}/{members['of']}",
+                    "max_member_p": di["max_member_p_value"],
+                    "nonmembers": f"{nonmembers['detected']}/{nonmembers['of']}",
+                    "null_fpr": metrics["null_false_positive_rate"].get(f"{model}/{method}"),
+                    **{f"claim.{k}": v for k, v in di["claim"].items()},
+                }
+            )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--work", type=Path, default=ROOT / "results/seeds")
+    parser.add_argument("--cores", default="all")
+    parser.add_argument("--table-only", action="store_true", help="run nothing, tabulate")
+    args = parser.parse_args()
+    rows = []
+    for seed in args.seeds:
+        path = args.work / f"seed{seed}/results/metrics.json"
+        if not args.table_only:
+            path = run_seed(seed, args.work.resolve(), args.cores)
+        if not path.exists():
+            raise SystemExit(f"{path}: no metrics.json for seed {seed}; run without --table-only")
+        shutil.copyfile(path, OUT / f"seed{seed}_metrics.json")
+        rows += claim_rows(seed, json.loads(path.read_text()))
+    table = pd.DataFrame(rows).sort_values(["model", "method", "seed"], kind="stable")
+    text = table.to_markdown(index=False, floatfmt=".4g")
+    (OUT / "seeds.md").write_text(
+        "Claims per seed (python benchmarks/headline_seeds.py --seeds "
+        + " ".join(map(str, args.seeds))
+        + ")\n\n"
+        + text
+        + "\n"
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
