@@ -30,8 +30,7 @@ def evaluated_clips(results: Path) -> pd.DataFrame:
     return evaluation_sets(pd.concat(read_table(p, SPLITS) for p in paths))
 
 
-def power_table(results: Path) -> pd.DataFrame:
-    clips = evaluated_clips(results)
+def power_table(results: Path, clips: pd.DataFrame) -> pd.DataFrame:
     metrics = read_table(results / "mia/metrics.csv", MIA_METRICS)
     rows = []
     for model, group in metrics.groupby("model", sort=True):
@@ -58,13 +57,14 @@ def _seconds(path: Path) -> float:
     return float(pd.read_csv(path, sep="\t")["s"].mean())
 
 
-def cost_table(results: Path, params: dict, power: pd.DataFrame) -> pd.DataFrame:
+def cost_table(
+    results: Path, clips: pd.DataFrame, params: dict, power: pd.DataFrame
+) -> pd.DataFrame:
     """Per model: the member artists' largest works-needed, and the job-seconds of one more
     member work a side (render two works, train on one, score both), times the works missing.
 
     Linear scaling is an estimate: training time grows with the model's training clips
     (member train clips plus filler), feature time with the evaluated clips."""
-    clips = evaluated_clips(results)
     members = clips[clips["artist_status"] == "member"]
     n_members = members["artist"].nunique()
     clips_per_work = len(members) / members["work_id"].nunique()
@@ -110,10 +110,11 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=Path("results"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args()
-    table = power_table(args.results)
+    clips = evaluated_clips(args.results)
+    table = power_table(args.results, clips)
     print(table.to_markdown(index=False, floatfmt=".3g"))
     print()
-    costs = cost_table(args.results, yaml.safe_load(args.params.read_text()), table)
+    costs = cost_table(args.results, clips, yaml.safe_load(args.params.read_text()), table)
     print(costs.to_markdown(index=False, floatfmt=".3g"))
 
 

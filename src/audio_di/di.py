@@ -479,7 +479,7 @@ def verdict(
     result: Result,
     shift: Result | None,
     settings: DISettings,
-    family: tuple[float, int] | None = None,
+    family: tuple[float, int],
 ) -> tuple[str, str]:
     """Detected, not detected or inconclusive, with the reason in words.
 
@@ -498,7 +498,7 @@ def verdict(
         return INCONCLUSIVE, (
             f"the sets differ in audio statistics (blind test p = {shift.p:.3g} < alpha {alpha})"
         )
-    p, tested = (result.p, 1) if family is None else family
+    p, tested = family
     adjusted = f" (Holm-adjusted over {tested} collections: {p:.3g})" if tested > 1 else ""
     if p < alpha:
         return DETECTED, f"p = {result.p:.3g}{adjusted} < alpha {alpha}"

@@ -83,7 +83,7 @@ def reference_models():
     return sorted(
         model
         for model, spec in MODELS.items()
-        if "regime" in spec and not config["regimes"][spec["regime"]].get("members", True)
+        if "regime" in spec and not training_regime(model)["members"]
     )
 
 

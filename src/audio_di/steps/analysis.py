@@ -298,9 +298,9 @@ def claim_check(
     reference: its reference model's verdicts of the same method, or None if it has none, in
     which case that criterion is None and the claim cannot hold. control: the model is itself
     trained on no evaluated artist."""
-    detected = pd.concat([member, nonmember])["verdict"] == DETECTED
     if control:
-        return {"detects_none": not detected.any(), "holds": not detected.any()}
+        clean = not (pd.concat([member, nonmember])["verdict"] == DETECTED).any()
+        return {"detects_none": clean, "holds": clean}
     weak = best_auc <= CLAIM_MAX_AUC
     members = bool(len(member)) and bool(
         ((member["verdict"] == DETECTED) & (member["p_value"] < CLAIM_MEMBER_P)).all()
