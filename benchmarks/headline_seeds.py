@@ -23,6 +23,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks/headline"
+# A criterion is met, missed, or cannot be judged (a model without a reference model).
+CLAIM_WORDS = {True: "yes", False: "no", None: "n/a"}
 
 
 def run_seed(seed: int, work: Path, cores: str) -> Path:
@@ -56,7 +58,7 @@ def claim_rows(seed: int, metrics: dict) -> list[dict]:
                     "max_member_p": di["max_member_p_value"],
                     "nonmembers": f"{nonmembers['detected']}/{nonmembers['of']}",
                     "null_fpr": metrics["null_false_positive_rate"].get(f"{model}/{method}"),
-                    **{f"claim.{k}": v for k, v in di["claim"].items()},
+                    **{f"claim.{k}": CLAIM_WORDS[v] for k, v in di["claim"].items()},
                 }
             )
     return rows
@@ -78,7 +80,8 @@ def main() -> None:
             raise SystemExit(f"{path}: no metrics.json for seed {seed}; run without --table-only")
         shutil.copyfile(path, OUT / f"seed{seed}_metrics.json")
         rows += claim_rows(seed, json.loads(path.read_text()))
-    table = pd.DataFrame(rows).sort_values(["model", "method", "seed"], kind="stable")
+    # Controls have their own criterion (detects_none); the others leave that cell blank.
+    table = pd.DataFrame(rows).fillna("").sort_values(["model", "method", "seed"], kind="stable")
     text = table.to_markdown(index=False, floatfmt=".4g")
     (OUT / "seeds.md").write_text(
         "Claims per seed (python benchmarks/headline_seeds.py --seeds "
