@@ -5,7 +5,12 @@ under `--seeds` values of the DI seed, and under as many made-up model names, an
 verdicts (model x artist x method) whose outcome never changes. The DI seed moves the fold
 assignments and the relabellings; the name should move nothing, since no draw is seeded by it.
 
+`--null` instead redraws the calibration's null trials under the study's DI seed and
+`--seeds` others, and prints each model and method's null false-positive rate per seed: a
+rate off alpha under one seed only is the draw, not the procedure.
+
 Usage: python benchmarks/di_stability.py [--results results] [--params params.yaml] [--seeds 20]
+       [--null]
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import pandas as pd
 import yaml
 
 from audio_di.di import DISettings
-from audio_di.steps.analysis import collections, family_verdicts
+from audio_di.steps.analysis import collections, family_verdicts, null_trials
 from audio_di.tables import VERDICTS
 
 
@@ -32,11 +37,24 @@ def outcomes(found: dict, di: DISettings, name=lambda model: model) -> pd.Series
     return table.set_index(["model", "artist", "status", "method"])[["verdict", "p"]]
 
 
+def null_rates(found: dict, di: DISettings, seeds: int) -> None:
+    """Null false-positive rate at alpha per model and method (rows) and DI seed (columns:
+    the study's first, then 0..seeds-1 offset past it)."""
+    columns = {}
+    for seed in [di.seed] + [di.seed + 1 + s for s in range(seeds)]:
+        null = pd.concat([null_trials(m, c, replace(di, seed=seed)) for m, c in found.items()])
+        columns[seed] = (null["p"] < di.alpha).groupby([null["model"], null["method"]]).mean()
+    table = pd.DataFrame(columns)
+    print(f"null false-positive rate at alpha {di.alpha} per DI seed (study seed first):")
+    print(table.round(4).to_string())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("results"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--null", action="store_true", help="null false-positive rates")
     args = parser.parse_args()
     params = yaml.safe_load(args.params.read_text())
     di = DISettings.from_config(params["di"], params["seed"])
@@ -49,6 +67,9 @@ def main() -> None:
             pd.read_csv(args.results / f"splits/{corpus}.csv"),
             pd.read_parquet(args.results / f"blind/{corpus}_stats.parquet"),
         )
+    if args.null:
+        null_rates(found, di, args.seeds)
+        return
     started = time.perf_counter()
     by_seed = pd.concat(
         {seed: outcomes(found, replace(di, seed=seed)) for seed in range(args.seeds)}, axis=1

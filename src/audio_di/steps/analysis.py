@@ -215,39 +215,48 @@ def model_dataset_inference(
     `known_nonmembers=False` and draws its nulls from the validation works alone. Every draw
     is seeded by the study seed and the works, so the model's name changes nothing."""
     found = collections(model, features, splits, stats)
-    pooled = [c.status == "nonmember" and known_nonmembers for c in found]
-    sources = len(found) + sum(pooled)
-    per_source = -(-di.null_trials // sources)  # ceiling division
-    tables: dict[str, list] = {"curves": [], "null": [], "contamination": []}
-    tables["verdicts"] = family_verdicts(model, found, di)
-    for c, pool in zip(
-        tqdm(found, desc=f"di {model}", unit="artist", file=sys.stderr), pooled, strict=True
-    ):
+    tables: dict[str, list] = {"curves": [], "contamination": []}
+    for c in tqdm(found, desc=f"di {model}", unit="artist", file=sys.stderr):
         labels = {"model": model, "artist": c.artist, "artist_status": c.status}
         for method in di.methods:
             curve = pvalue_vs_n(c.works, method, di)
             tables["curves"].append(curve.assign(**labels, method=method))
-            null = [null_pvalues(c.works, method, per_source, di)]
-            if pool:
-                null.append(pool_null(c.works, method, per_source, di))
-            for values in null:
-                tables["null"].append(values.assign(**labels, method=method))
             if c.status == "member":
                 curve = contamination_curve(c.works, method, di)
                 tables["contamination"].append(curve.assign(**labels, method=method))
-    null = pd.concat(tables["null"], ignore_index=True)[list(NULL_PVALUES.columns)]
+    verdicts = family_verdicts(model, found, di)
+    return {
+        "verdicts": pd.DataFrame(verdicts, columns=list(VERDICTS.columns)),
+        "curves": pd.concat(tables["curves"], ignore_index=True)[list(PVALUE_VS_N.columns)],
+        "null": null_trials(model, found, di, known_nonmembers),
+        "contamination": _concat_or_empty(tables["contamination"], list(CONTAMINATION.columns)),
+    }
+
+
+def null_trials(
+    model: str, found: list[Collection], di: DISettings, known_nonmembers: bool = True
+) -> pd.DataFrame:
+    """The calibration's null p-values (see model_dataset_inference): `null_trials` in all,
+    shared evenly among the sources (each artist's validation halves, and each non-member
+    artist's re-split works where `known_nonmembers`)."""
+    pooled = [c.status == "nonmember" and known_nonmembers for c in found]
+    per_source = -(-di.null_trials // (len(found) + sum(pooled)))  # ceiling division
+    frames = []
+    for c, pool in zip(found, pooled, strict=True):
+        labels = {"model": model, "artist": c.artist, "artist_status": c.status}
+        for method in di.methods:
+            draws = [null_pvalues(c.works, method, per_source, di)]
+            if pool:
+                draws.append(pool_null(c.works, method, per_source, di))
+            frames += [values.assign(**labels, method=method) for values in draws]
+    null = pd.concat(frames, ignore_index=True)[list(NULL_PVALUES.columns)]
     short = null.groupby("method").size()
     if (short < di.null_trials).any():
         log.warning(
             "model %s: only %s null trials (asked %d): artists need four held-out works for "
             "validation splits", model, short.to_dict(), di.null_trials,
         )  # fmt: skip
-    return {
-        "verdicts": pd.DataFrame(tables["verdicts"], columns=list(VERDICTS.columns)),
-        "curves": pd.concat(tables["curves"], ignore_index=True)[list(PVALUE_VS_N.columns)],
-        "null": null,
-        "contamination": _concat_or_empty(tables["contamination"], list(CONTAMINATION.columns)),
-    }
+    return null
 
 
 def _concat_or_empty(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
