@@ -7,7 +7,7 @@ assignments and the relabellings; the name should move nothing, since no draw is
 
 `--null` instead redraws the calibration's null trials under the study's DI seed and
 `--seeds` others, and prints each model and method's null false-positive rate per seed: a
-rate off alpha under one seed only is the draw, not the procedure.
+rate off alpha under the study's seed only points at the draw, not the procedure.
 
 Usage: python benchmarks/di_stability.py [--results results] [--params params.yaml] [--seeds 20]
        [--null]
@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from audio_di.di import DISettings
-from audio_di.steps.analysis import collections, family_verdicts, null_trials
+from audio_di.steps.analysis import calibration, collections, family_verdicts, null_trials
 from audio_di.tables import VERDICTS
 
 
@@ -39,14 +39,22 @@ def outcomes(found: dict, di: DISettings, name=lambda model: model) -> pd.Series
 
 def null_rates(found: dict, di: DISettings, seeds: int) -> None:
     """Null false-positive rate at alpha per model and method (rows) and DI seed (columns:
-    the study's first, then 0..seeds-1 offset past it)."""
-    columns = {}
+    the study's first, then `seeds` more past it), as the study's calibration reports it,
+    and how often a redrawn rate falls outside its interval."""
+    rates, within = {}, {}
     for seed in [di.seed] + [di.seed + 1 + s for s in range(seeds)]:
         null = pd.concat([null_trials(m, c, replace(di, seed=seed)) for m, c in found.items()])
-        columns[seed] = (null["p"] < di.alpha).groupby([null["model"], null["method"]]).mean()
-    table = pd.DataFrame(columns)
+        table = calibration(null, di.alpha).set_index(["model", "method"])
+        rates[seed], within[seed] = table["false_positive_rate"], table["within_bound"]
+    rates, within = pd.DataFrame(rates), pd.DataFrame(within).astype(bool)
     print(f"null false-positive rate at alpha {di.alpha} per DI seed (study seed first):")
-    print(table.round(4).to_string())
+    print(rates.round(4).to_string())
+    redrawn, outside = rates.iloc[:, 1:].to_numpy(), ~within.iloc[:, 1:].to_numpy()
+    print(
+        f"redrawn: {redrawn.size} rates, {redrawn.min():.4f}-{redrawn.max():.4f}, mean "
+        f"{redrawn.mean():.4f}, {outside.sum()} outside their 95% interval "
+        f"({0.05 * redrawn.size:.1f} expected)"
+    )
 
 
 def main() -> None:
