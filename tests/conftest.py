@@ -1,15 +1,21 @@
-"""What several test modules share: tiny embedded-model configs and clips, user audio with bad
-files, the tiny random published checkpoints, and running Snakemake on a study config.
+"""What several test modules share: tiny embedded-model configs and clips, the tiny trained
+models and random published checkpoints, user audio with bad files, running Snakemake on a
+study config, and the smoke study reproduced once by DVC in a git copy of the project.
 
 Test modules import the helpers from here (`from conftest import clips`), never from one
-another.
+another. The expensive ones are session fixtures, built on first use.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import shutil
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +77,20 @@ def clips(n: int, seed: int = 0, artists: int = 3) -> tuple[np.ndarray, pd.DataF
 def train_tiny(kind: str, out_dir, seed: int = 0, epochs: int = 2, n: int = 24) -> pd.DataFrame:
     audio, meta = clips(n)
     return train_model(kind, audio, meta, TINY[kind], epochs, seed, out_dir)
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory) -> Callable[..., Path]:
+    """(kind, seed=0) -> folder of a tiny model trained with train_tiny's defaults, trained on
+    the first call. Tests that change a model copy its folder first."""
+    root = tmp_path_factory.mktemp("trained")
+
+    @functools.cache
+    def folder(kind: str, seed: int = 0) -> Path:
+        train_tiny(kind, root / f"{kind}_{seed}", seed=seed)
+        return root / f"{kind}_{seed}"
+
+    return folder
 
 
 # -- tiny random published checkpoints ----------------------------------------------------------
@@ -172,3 +192,82 @@ def planned_jobs(log: str) -> dict[str, int]:
         return {}
     table = log.split("Job stats:", 1)[1].split("total", 1)[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+# -- the smoke study, reproduced by DVC ---------------------------------------------------------
+
+# What a clone of the project holds that the study needs; results and data are not copied.
+PROJECT_FILES = [
+    "Snakefile", "dvc.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore",
+    ".dvc/plots", "workflow", "profiles", "envs", "src/audio_di",
+    "src/snakemake_logger_plugin_audio_di",
+]  # fmt: skip
+
+
+def environment(repo: Path) -> dict[str, str]:
+    """The venv's snakemake and dvc, and the repository's own copy of the library, so that
+    the code that runs is the code that dvc.yaml hashes."""
+    return {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(repo / "src"),
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.org",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.org",
+    }
+
+
+def run(repo: Path, *command: str) -> str:
+    out = subprocess.run(
+        command, cwd=repo, env=environment(repo), capture_output=True, text=True, timeout=1200
+    )
+    assert out.returncode == 0, f"{command}\n{out.stdout[-4000:]}\n{out.stderr[-6000:]}"
+    return out.stdout + out.stderr
+
+
+def commit(repo: Path, message: str) -> None:
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-q", "-m", message)
+
+
+def clone(origin: Path, path: Path) -> Path:
+    run(origin.parent, "git", "clone", "-q", str(origin), str(path))
+    return path
+
+
+def jobs_run(log: str) -> Counter:
+    """Rule -> jobs run, summed over every Snakemake run in a log, from the console's
+    `N jobs to run: rule n, ...` lines. The --touch passes are quiet and print none: they
+    only mark existing files up to date."""
+    jobs = Counter()
+    for line in re.findall(r"^\d+ jobs to run: (.*)$", log, re.M):
+        jobs.update({rule: int(n) for rule, n in (job.split() for job in line.split(", "))})
+    return jobs
+
+
+@pytest.fixture(scope="session")
+def smoke_study(tmp_path_factory) -> Path:
+    """The project with the smoke study as params.yaml, reproduced with `dvc repro` (what
+    `make study` runs), committed and pushed to a local-folder remote next to it. The one
+    complete run of the smoke study: tests that read its results, rerun it dry or compare
+    another run with it share this one. Tests that change the repository restore it."""
+    base = tmp_path_factory.mktemp("smoke_study")
+    repo = base / "one"
+    for name in PROJECT_FILES:
+        source, target = ROOT / name, repo / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    shutil.copy2(SMOKE, repo / "params.yaml")
+    run(repo, "git", "init", "-q")
+    commit(repo, "project")
+    run(repo, "dvc", "remote", "add", "-d", "store", str(base / "remote"))
+    commit(repo, "remote")
+    (base / "repro.log").write_text(run(repo, "dvc", "repro"))
+    commit(repo, "study")
+    run(repo, "dvc", "push")
+    return repo
