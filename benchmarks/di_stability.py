@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from audio_di.di import DISettings
+from audio_di.di.engine import DISettings
 from audio_di.steps.analysis import calibration, collections, family_verdicts, null_trials
 from audio_di.tables import VERDICTS
 
