@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import train_tiny
 
-from audio_di.attacks.registry import FAMILIES, family_of
+from audio_di.attacks.extraction import FAMILIES, family_of
 from audio_di.models import MODELS, PRETRAINED, load_adapter
 from audio_di.models.base import Adapter
 

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 import yaml
-from dvc_repo import ROOT, clone, commit, jobs_run, run, study_repo
+from conftest import ROOT, clone, commit, jobs_run, run, study_repo
 
 pytestmark = pytest.mark.slow
 

@@ -3,11 +3,9 @@
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
 
 
 def test_conda_env_mirrors_pyproject_pins():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dvc_repo import ROOT, study_repo
+from conftest import ROOT, study_repo
 
 from audio_di.tables import HEADLINE
 

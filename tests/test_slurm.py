@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 from slurm_cluster import SNAKEMAKE_OPTIONS, ClusterError, cluster_jobs, local_cluster
 
-ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "tests/config/smoke.yaml"
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
