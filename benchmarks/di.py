@@ -1,6 +1,6 @@
 """Time of dataset inference on one study-shaped artist, three ways, in one run:
 
-- the exact engine (src/audio_di/di.py): closed-form cross-fitted ridge, all relabellings as
+- the exact engine (src/audio_di/di/engine.py): closed-form cross-fitted ridge, all relabellings as
   quadratic forms, with the study's settings;
 - the previous path: vectorised logistic regression on work-grouped folds, then a Welch test
   on work means (approximate, anti-conservative), at its settings (1000 resamples a grid
@@ -20,15 +20,13 @@ import numpy as np
 from scipy import stats
 from sklearn.linear_model import Ridge
 
-from audio_di.di import (
+from audio_di.di.designs import contamination_curve, null_pvalues, pvalue_vs_n
+from audio_di.di.engine import (
     DISettings,
-    contamination_curve,
     dataset_inference,
     features_of,
     fold_assignments,
-    null_pvalues,
     procedure,
-    pvalue_vs_n,
 )
 from audio_di.synthetic import Scenario, collection
 
@@ -128,7 +126,7 @@ def main() -> None:
     z = features_of(works, np.arange(len(works.x))[None], settings.residualise)[0]
     proc = procedure("crossfit", settings)
     assign = fold_assignments(len(works.x), proc.folds, settings.fold_draws, rng)
-    y = np.r_[np.ones(works.n_suspect), np.zeros(works.n_validation)]
+    y = np.r_[np.ones(works.suspect_works), np.zeros(works.validation_works)]
     started = time.perf_counter()
     for _ in range(args.loop_relabellings):
         loop_statistic(z, rng.permutation(y), assign, proc, settings.ridge)

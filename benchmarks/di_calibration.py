@@ -22,7 +22,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
-from audio_di.di import METHODS, DISettings, dataset_inference
+from audio_di.di.engine import METHODS, DISettings, dataset_inference
 from audio_di.synthetic import Scenario, collection, null_scenarios
 
 

@@ -16,13 +16,55 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
-from audio_di.di import work_power
+from audio_di.di.verdict import works_needed
 from audio_di.io import read_table
+from audio_di.mia import auc
 from audio_di.splits import evaluation_sets
 from audio_di.tables import FEATURES, MIA_METRICS, SPLITS
+
+
+def work_power(
+    suspect: np.ndarray,
+    validation: np.ndarray,
+    works_s: np.ndarray,
+    works_v: np.ndarray,
+    alpha: float = 0.01,
+    power: float = 0.8,
+) -> dict[str, float]:
+    """Why a per-clip signal does or does not add up to a detection, for one feature oriented
+    so that suspect clips score higher.
+
+    clip_auc: the per-clip AUC of suspect over validation. icc: the share of clip variance
+    that lies between works (one-way ANOVA estimate): clips of a work are nearly copies of one
+    observation when it is high. work_effect: the standardised difference of work means, what
+    a test on works sees. works_needed: works per side for a one-sided test at `alpha` to
+    reach `power`.
+    """
+    works_s, works_v = np.asarray(works_s), np.asarray(works_v)
+    means_s = pd.Series(suspect).groupby(works_s).mean()
+    means_v = pd.Series(validation).groupby(works_v).mean()
+    spread = np.sqrt((means_s.var() + means_v.var()) / 2)
+    effect = (means_s.mean() - means_v.mean()) / spread if spread > 0 else 0.0
+    values = np.r_[suspect, validation]
+    works = np.r_[[f"s{w}" for w in works_s], [f"v{w}" for w in works_v]]
+    sizes = pd.Series(values).groupby(works).size()
+    within = pd.Series(values).groupby(works).var(ddof=1).fillna(0).mul(sizes - 1).sum()
+    within /= max(len(values) - len(sizes), 1)
+    between = pd.Series(values).groupby(works).mean().var(ddof=1)
+    per_work = len(values) / len(sizes)
+    between_component = max(between - within / per_work, 0.0)
+    total = between_component + within
+    return {
+        "clip_auc": auc(suspect, validation),
+        "icc": between_component / total if total > 0 else 0.0,
+        "work_effect": float(effect),
+        "works_per_side": float(min(len(means_s), len(means_v))),
+        "works_needed": works_needed(effect, alpha, power),
+    }
 
 
 def evaluated_clips(results: Path) -> pd.DataFrame:

@@ -23,31 +23,33 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from audio_di.di import DISettings
+from audio_di.di.engine import DISettings
 from audio_di.steps.analysis import calibration, collections, family_verdicts, null_trials
 from audio_di.tables import VERDICTS
 
 
-def outcomes(found: dict, di: DISettings, name=lambda model: model) -> pd.Series:
+def outcomes(found: dict, settings: DISettings, name=lambda model: model) -> pd.Series:
     frames = []
     for model, cols in found.items():
-        rows = pd.DataFrame(family_verdicts(name(model), cols, di), columns=VERDICTS.columns)
+        rows = pd.DataFrame(family_verdicts(name(model), cols, settings), columns=VERDICTS.columns)
         frames.append(rows.assign(model=model))
     table = pd.concat(frames).rename(columns={"artist_status": "status", "p_value": "p"})
     return table.set_index(["model", "artist", "status", "method"])[["verdict", "p"]]
 
 
-def null_rates(found: dict, di: DISettings, seeds: int) -> None:
+def null_rates(found: dict, settings: DISettings, seeds: int) -> None:
     """Null false-positive rate at alpha per model and method (rows) and DI seed (columns:
     the study's first, then `seeds` more past it), as the study's calibration reports it,
     and how often a redrawn rate falls outside its interval."""
     rates, within = {}, {}
-    for seed in [di.seed] + [di.seed + 1 + s for s in range(seeds)]:
-        null = pd.concat([null_trials(m, c, replace(di, seed=seed)) for m, c in found.items()])
-        table = calibration(null, di.alpha).set_index(["model", "method"])
+    for seed in [settings.seed] + [settings.seed + 1 + s for s in range(seeds)]:
+        null = pd.concat(
+            [null_trials(m, c, replace(settings, seed=seed)) for m, c in found.items()]
+        )
+        table = calibration(null, settings.alpha).set_index(["model", "method"])
         rates[seed], within[seed] = table["false_positive_rate"], table["within_bound"]
     rates, within = pd.DataFrame(rates), pd.DataFrame(within).astype(bool)
-    print(f"null false-positive rate at alpha {di.alpha} per DI seed (study seed first):")
+    print(f"null false-positive rate at alpha {settings.alpha} per DI seed (study seed first):")
     print(rates.round(4).to_string())
     redrawn, outside = rates.iloc[:, 1:].to_numpy(), ~within.iloc[:, 1:].to_numpy()
     print(
@@ -65,7 +67,7 @@ def main() -> None:
     parser.add_argument("--null", action="store_true", help="null false-positive rates")
     args = parser.parse_args()
     params = yaml.safe_load(args.params.read_text())
-    di = DISettings.from_config(params["di"], params["seed"])
+    settings = DISettings.from_config(params["di"], params["seed"])
     found = {}
     for model, spec in sorted(params["models"].items()):
         corpus = spec["corpus"]
@@ -76,14 +78,17 @@ def main() -> None:
             pd.read_parquet(args.results / f"blind/{corpus}_stats.parquet"),
         )
     if args.null:
-        null_rates(found, di, args.seeds)
+        null_rates(found, settings, args.seeds)
         return
     started = time.perf_counter()
     by_seed = pd.concat(
-        {seed: outcomes(found, replace(di, seed=seed)) for seed in range(args.seeds)}, axis=1
+        {seed: outcomes(found, replace(settings, seed=seed)) for seed in range(args.seeds)}, axis=1
     )
     by_name = pd.concat(
-        {i: outcomes(found, di, lambda m, i=i: f"{m}_renamed_{i}") for i in range(args.seeds)},
+        {
+            i: outcomes(found, settings, lambda m, i=i: f"{m}_renamed_{i}")
+            for i in range(args.seeds)
+        },
         axis=1,
     )
     elapsed = time.perf_counter() - started

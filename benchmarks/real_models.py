@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from audio_di.attacks import ATTACKS, extract_features
-from audio_di.attacks.registry import family_of
+from audio_di.attacks.extraction import extract_features, family_of
+from audio_di.attacks.registry import ATTACKS
 from audio_di.models import PRETRAINED, load_adapter
 from audio_di.testing import SIZES, save_random_checkpoint
 

@@ -9,7 +9,6 @@ another. The expensive ones are session fixtures, built on first use.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 import re
 import shutil
@@ -92,17 +91,6 @@ def trained_tiny(tmp_path_factory) -> Callable[..., Path]:
         return root / f"{kind}_{seed}"
 
     return folder
-
-
-# -- benchmarks ---------------------------------------------------------------------------------
-
-
-def benchmark(name: str):
-    """benchmarks/<name>.py as a module, for the suite's small runs of its code."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # -- tiny random published checkpoints ----------------------------------------------------------

@@ -18,11 +18,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from conftest import ROOT
+
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_RUN = Path("/run/munge")
 PROGRAMS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scontrol"]
-ROOT = Path(__file__).resolve().parents[1]
 # Snakemake options that run a study on this one-node cluster: the SLURM profile, with memory
 # requests a node of this machine's size can grant (a feature job's 16 GB would not fit).
 SNAKEMAKE_OPTIONS = [

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import torch
 
-from audio_di.attacks import ATTACKS, extract_features
-from audio_di.attacks.registry import family_of
+from audio_di.attacks.extraction import extract_features, family_of
+from audio_di.attacks.registry import ATTACKS
 from audio_di.models import MODELS, PRETRAINED, load_adapter
 from audio_di.models.base import Adapter
 

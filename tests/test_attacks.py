@@ -8,9 +8,12 @@ import pytest
 import torch
 from conftest import KINDS, clips
 
-from audio_di.attacks import ATTACKS, extract_features, feature_sign, registry
+from audio_di.attacks import autoregressive, registry
+from audio_di.attacks.extraction import extract_features
+from audio_di.attacks.registry import ATTACKS
 from audio_di.models import load_adapter
 from audio_di.models.base import DiffusionAdapter
+from audio_di.tables import MEMBER_SIGNS
 
 ATTACK_OF = {"embedded_diffusion": "denoising_loss", "embedded_ar": "nll"}
 
@@ -41,7 +44,9 @@ def test_columns_and_dtypes(adapters):
     ar = extract_features(adapters["embedded_ar"], audio, meta, {"nll": None}, batch_size=4)
     assert list(ar.columns) == ["clip_id", "nll__mean", "nll__ppl"]
     assert ar["nll__mean"].dtype == np.float64
-    assert feature_sign("nll__mean") == feature_sign("denoising_loss__t10") == -1
+    # Each column's member sign travels with the table.
+    assert table.attrs[MEMBER_SIGNS] == {c: -1 for c in table.columns[1:]}
+    assert ar.attrs[MEMBER_SIGNS] == {"nll__mean": -1, "nll__ppl": -1}
 
 
 def test_noise_seed_changes_draws(adapters):
@@ -78,7 +83,7 @@ def test_errors(adapters):
         with pytest.raises(ValueError, match="stranger"):
             extract_features(adapters[kind], audio, stranger, {ATTACK_OF[kind]: {}}, 2)
     with pytest.raises(ValueError, match="unknown attack"):
-        feature_sign("nope__mean")
+        extract_features(adapters["embedded_ar"], audio, meta, {"nope": {}}, 2)
 
 
 class Oracle(DiffusionAdapter):
@@ -123,8 +128,14 @@ def flaky(adapter, audio, meta, settings):
 @pytest.fixture
 def flaky_attack(monkeypatch):
     attack = registry.Attack(
-        name="flaky", family="autoregressive", fn=flaky, member_sign=-1, defaults={}
+        name="flaky",
+        family="autoregressive",
+        fn="autoregressive.flaky",
+        paper="",
+        member_sign=-1,
+        defaults={},
     )
+    monkeypatch.setattr(autoregressive, "flaky", flaky, raising=False)
     monkeypatch.setitem(registry.ATTACKS, "flaky", attack)
 
 
@@ -148,16 +159,13 @@ def test_out_of_memory_halves_the_batch(adapters, monkeypatch):
     audio, meta = clips(7, seed=10)
     attacks = {"nll": {}}
     expected = extract_features(adapters["embedded_ar"], audio, meta, attacks, 7)
-    real = registry.ATTACKS["nll"].fn
+    real = autoregressive.nll
 
     def small_batches_only(adapter, batch, rows, settings):
         if len(batch) > 2:
             raise torch.OutOfMemoryError("CUDA out of memory")
         return real(adapter, batch, rows, settings)
 
-    attack = registry.Attack(
-        name="nll", family="autoregressive", fn=small_batches_only, member_sign=-1, defaults={}
-    )
-    monkeypatch.setitem(registry.ATTACKS, "nll", attack)
+    monkeypatch.setattr(autoregressive, "nll", small_batches_only)
     table = extract_features(adapters["embedded_ar"], audio, meta, attacks, 7)
     pd.testing.assert_frame_equal(table, expected, rtol=1e-6)

@@ -10,8 +10,9 @@ import pytest
 import torch
 from conftest import clips
 
-from audio_di.attacks import ATTACKS, extract_features, feature_sign
 from audio_di.attacks.diffusion import clip_noise
+from audio_di.attacks.extraction import extract_features
+from audio_di.attacks.registry import ATTACKS
 from audio_di.models import load_adapter
 from audio_di.models.base import DiffusionAdapter
 
@@ -251,7 +252,7 @@ def test_gradient_attacks_run_with_autograd_and_the_rest_in_inference_mode():
         "noise_optimisation",
         "gradient_norms",
     }
-    assert all(feature_sign(f"{name}__x") == -1 for name in NEW)
+    assert all(ATTACKS[name].member_sign == -1 for name in NEW)
 
 
 # -- on a tiny trained model -----------------------------------------------------------------

@@ -18,7 +18,7 @@ import yaml
 from conftest import SAMPLE_RATE, TINY, bad_files, clips, tone
 
 import audio_di
-from audio_di.attacks import ATTACKS
+from audio_di.attacks.registry import ATTACKS
 from audio_di.audit import audit_log
 from audio_di.cli import _parser, main
 from audio_di.models import train_model
@@ -84,7 +84,7 @@ def test_audit_detects_a_memorised_suspect_set(audit_case, tmp_path, capsys):
     assert all(r["null_trials"] == 40 for r in verdict["null_false_positive_rate"])
     assert printed.strip().endswith(verdict["summary"])
     crossfit = next(v for v in verdict["verdicts"] if v["method"] == "crossfit")
-    assert crossfit["p_value"] < 0.01 and crossfit["n_suspect"] == 24
+    assert crossfit["p_value"] < 0.01 and crossfit["clips_suspect"] == 24
     assert (out / "audit.png").read_bytes()[:4] == b"\x89PNG"
     curves = pd.read_csv(out / "pvalue_vs_n.csv")
     assert sorted(curves["n"].unique()) == [3, 6, 8]  # works a side: the grid, then all
@@ -106,7 +106,7 @@ def test_verdict_records_its_provenance_and_no_clips_are_kept(audit_case, tmp_pa
     assert sorted(verdict["attacks"]) == sorted(
         n for n, a in ATTACKS.items() if a.family == "autoregressive" and not a.needs_reference
     )
-    assert verdict["catalogue"] == {"clip_seconds": 1.0, "sample_rate": SAMPLE_RATE,
+    assert verdict["clipping"] == {"clip_seconds": 1.0, "sample_rate": SAMPLE_RATE,
                                     "max_clips_per_file": None}  # fmt: skip
     assert verdict["di_settings"]["permutations"] == 999  # B
     assert verdict["seeds"] == {"di": 0}  # the autoregressive attacks draw no noise

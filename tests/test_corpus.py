@@ -11,7 +11,8 @@ from music21 import midi
 
 from audio_di.audio import audio_sha256
 from audio_di.corpus import music21_render
-from audio_di.corpus.music21_render import ARTISTS, list_works, render_artist, selection_order
+from audio_di.corpus.artists import ARTISTS
+from audio_di.corpus.music21_render import list_works, render_artist, selection_order
 from audio_di.tables import CORPUS_MANIFEST, FAILURES
 
 SR = 16000

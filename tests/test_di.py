@@ -1,32 +1,34 @@
 from dataclasses import replace
 
+import di_calibration
 import numpy as np
 import pytest
-from conftest import benchmark
+from holm_familywise import familywise
 from scipy import stats
 from sklearn.linear_model import Ridge
 
-from audio_di.di import (
+from audio_di.di.designs import (
+    contamination_curve,
+    false_positive_rate,
+    null_pvalues,
+    pool_null,
+    pvalue_vs_n,
+)
+from audio_di.di.engine import (
     METHODS,
     DISettings,
     Works,
-    contamination_curve,
     dataset_inference,
     degenerate,
-    false_positive_rate,
     features_of,
     fold_assignments,
-    holm,
     label_bank,
-    null_pvalues,
     permutation_pvalues,
-    pool_null,
     procedure,
-    pvalue_vs_n,
     score_map,
-    work_power,
     works_of,
 )
+from audio_di.di.verdict import holm
 from audio_di.synthetic import Scenario, collection, null_scenarios
 
 FAST = DISettings(
@@ -60,13 +62,12 @@ def test_calibration_benchmark_on_a_few_null_collections():
     """benchmarks/di_calibration.py checks on thousands of independent null collections of
     varied shape that each procedure rejects at most alpha of them; here its code runs on
     four per procedure."""
-    calibration = benchmark("di_calibration")
     scenarios = null_scenarios(4, np.random.default_rng(1))
     for method in METHODS:
-        p = calibration.pvalues((scenarios, method, FAST, 0))
+        p = di_calibration.pvalues((scenarios, method, FAST, 0))
         assert p.shape == (4,) and ((p >= 1 / 1000) & (p <= 1)).all()
         assert len(set(p)) > 1
-    assert calibration.bound(300, 0.05) == pytest.approx((8 / 300, 23 / 300))
+    assert di_calibration.bound(300, 0.05) == pytest.approx((8 / 300, 23 / 300))
 
 
 def test_a_clear_member_effect_is_detected_at_the_smallest_p():
@@ -93,7 +94,7 @@ def test_works_are_clip_means_and_keep_what_is_finite():
     xs = np.array([[1.0, np.nan], [3.0, 2.0], [5.0, np.nan]])
     works = works_of(xs, np.array([[0.0, 1.0]]), ["b", "a", "b"], ["c"])
     np.testing.assert_allclose(works.x, [[3.0, 2.0], [3.0, np.nan], [0.0, 1.0]])
-    assert works.n_suspect == 2 and list(works.clips) == [1, 2, 1]
+    assert works.suspect_works == 2 and list(works.clips) == [1, 2, 1]
 
 
 def test_missing_values_are_imputed_and_constant_features_are_degenerate():
@@ -185,29 +186,6 @@ def test_false_positive_rate_interval():
     assert rate == 0.05 and (lo, hi) == pytest.approx((ci.low, ci.high))
 
 
-def test_work_power_explains_clustered_signal():
-    """Clips that copy their work's value carry one observation per work: the ICC is near 1
-    and the works needed follow the work-level effect, not the clip count."""
-    rng = np.random.default_rng(0)
-    works = np.repeat(np.arange(40), 5)
-    work_s, work_v = rng.normal(1.0, 1, 40), rng.normal(0, 1, 40)
-    suspect = work_s[works] + rng.normal(0, 0.05, 200)
-    validation = work_v[works] + rng.normal(0, 0.05, 200)
-    found = work_power(suspect, validation, works, works, alpha=0.01, power=0.8)
-    assert found["icc"] > 0.95
-    assert found["works_per_side"] == 40
-    spread = np.sqrt((work_s.var(ddof=1) + work_v.var(ddof=1)) / 2)
-    effect = (work_s.mean() - work_v.mean()) / spread
-    assert found["work_effect"] == pytest.approx(effect, abs=0.01)
-    z = stats.norm.ppf(0.99) + stats.norm.ppf(0.8)
-    assert found["works_needed"] == np.ceil(2 * (z / found["work_effect"]) ** 2)
-    # Independent clips: no between-work share.
-    flat = work_power(rng.normal(0.2, 1, 200), rng.normal(0, 1, 200), works, works)
-    assert flat["icc"] < 0.1
-    # No effect in the suspect direction: no number of works suffices.
-    assert work_power(validation, suspect, works, works)["works_needed"] == np.inf
-
-
 def test_holm_adjusts_step_down_and_keeps_the_input_order():
     # sorted 0.005, 0.01, 0.03, 0.04 -> 4 x 0.005, 3 x 0.01, 2 x 0.03, then the running max
     p = np.array([0.01, 0.04, 0.03, 0.005])
@@ -217,8 +195,8 @@ def test_holm_adjusts_step_down_and_keeps_the_input_order():
 
 
 def test_holm_benchmark_counts_families_with_any_detection():
-    """benchmarks/holm.py: on 20,000 families of true nulls, Holm's adjustment keeps the
+    """benchmarks/holm_familywise.py: on 20,000 families of true nulls, Holm's adjustment keeps the
     family-wise error at alpha; here on three families, by hand."""
     p = np.array([[0.03, 0.04], [0.01, 0.04], [0.5, 0.6]])
     # Row 0 flags unadjusted only (Holm: 0.06, 0.06); row 1 both ways (0.02, 0.04).
-    assert benchmark("holm").familywise(p, 0.05) == pytest.approx((2 / 3, 1 / 3))
+    assert familywise(p, 0.05) == pytest.approx((2 / 3, 1 / 3))

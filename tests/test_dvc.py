@@ -21,22 +21,17 @@ FIGURES = ["roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination", "hea
 
 @pytest.fixture(scope="module")
 def two(smoke_study, tmp_path_factory):
-    """Another machine following the README: pull corpus and features, then `dvc repro`."""
+    """Another machine following docs/running.md: pull corpus and features, then `dvc repro`."""
     repo = clone(smoke_study, tmp_path_factory.mktemp("second") / "two")
     run(repo, "dvc", "pull", "--with-deps", "features")
     status = json.loads(run(repo, "dvc", "status", "--json"))
     return repo, status, run(repo, "dvc", "repro")
 
 
-def readme_section(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
-
-
-def test_readme_gives_the_commands_this_test_runs():
-    section = readme_section("Reproduce the figures without a GPU")
+def test_the_docs_give_the_commands_this_test_runs():
+    text = (ROOT / "docs/running.md").read_text()
     for command in ["dvc pull --with-deps features", "dvc status", "make study"]:
-        assert command in section
+        assert command in text
 
 
 def test_second_clone_regenerates_the_figures_without_feature_jobs(two):

@@ -1,5 +1,5 @@
-"""The GitHub workflows: valid YAML, the triggers the README names, and only commands that
-the Makefile, the README or a script of the repository define."""
+"""The GitHub workflows: valid YAML, the triggers the docs name, and only commands that the
+Makefile, the docs or a script of the repository define."""
 
 import os
 import re
@@ -14,7 +14,7 @@ import yaml
 from conftest import ROOT
 
 WORKFLOWS = ROOT / ".github/workflows"
-README = (ROOT / "README.md").read_text()
+DOCS = "".join(page.read_text() for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 MAKE_TARGETS = set(re.findall(r"^([\w.-]+):", (ROOT / "Makefile").read_text(), re.M))
 
 
@@ -44,7 +44,7 @@ def commands(workflow: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["test.yml", "reproduce.yml"])
-def test_workflow_commands_exist_in_the_makefile_the_readme_or_the_repository(name):
+def test_workflow_commands_exist_in_the_makefile_the_docs_or_the_repository(name):
     workflow = load(name)
     assert workflow["jobs"] and commands(workflow)
     for command in commands(workflow):
@@ -53,15 +53,14 @@ def test_workflow_commands_exist_in_the_makefile_the_readme_or_the_repository(na
         elif (ROOT / command).is_file():
             assert (ROOT / command).stat().st_mode & 0o111, f"{command} is not executable"
         else:
-            assert f"`{command}" in README, command
+            assert f"`{command}" in DOCS, command
 
 
 def test_test_workflow_runs_the_readme_test_command():
-    readme_blocks = re.findall(r"```(?:sh|bash)?\n(.*?)```", README, re.S)
-    assert readme_blocks[1].strip() == "make test"
     workflow = load("test.yml")
     assert {"push", "pull_request"} <= set(workflow["on"])
-    # .ci/run ends in the README's test command (tests/test_packaging.py checks it calls it).
+    # .ci/run ends in the README's test command, `make test` (tests/test_docs.py checks that
+    # the README gives it).
     assert commands(workflow) == [".ci/run"]
     assert (ROOT / ".ci/run").read_text().rstrip().splitlines()[-1] == "make test"
 

@@ -1,6 +1,7 @@
-"""The library's shape, read from its imports: no import cycle, and every DVC stage lists
-exactly the Python files it runs (the workflow scripts of its rules and everything they import
-from audio_di), so that `dvc status` names a stage when, and only when, its code changed."""
+"""The library's shape, read from its imports: imports go down the layers of
+docs/architecture.md and never up, no import cycle, and every DVC stage lists exactly the
+Python files it runs (the workflow scripts of its rules and everything they import from
+audio_di), so that `dvc status` names a stage when, and only when, its code changed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from audio_di.steps.analysis import headline
+from audio_di.steps.reporting import headline
 
 SRC = ROOT / "src"
 RULES = ROOT / "workflow/rules"
@@ -105,8 +106,65 @@ def listed_files(stage: dict) -> set[Path]:
     return files
 
 
+def import_graph() -> dict[str, set[str]]:
+    return {name: imports(module_file(name).read_text()) for name in module_names()}
+
+
+def architecture_layers() -> dict[str, int]:
+    """docs/architecture.md's layers table: each module or package it names, with the depth
+    of its layer (0 at the top)."""
+    text = (ROOT / "docs/architecture.md").read_text()
+    table = text.split("<!-- layers -->")[1].split("<!-- /layers -->")[0]
+    rows = [line.split("|")[1:3] for line in table.strip().splitlines()[2:]]
+    return {
+        name if name == "audio_di" else f"audio_di.{name}": depth
+        for depth, (_, modules) in enumerate(rows)
+        for name in re.findall(r"`([\w.]+)`", modules)
+    }
+
+
+def layer_of(module: str, layers: dict[str, int]) -> int | None:
+    """The layer of a module: that of the longest name in `layers` that is it or holds it."""
+    holders = [n for n in layers if module == n or module.startswith(n + ".")]
+    return layers[max(holders, key=len)] if holders else None
+
+
+def upward_imports(graph: dict[str, set[str]], layers: dict[str, int]) -> list[str]:
+    """Imports that climb to a higher layer, and modules that no layer holds."""
+    found = [f"{m}: in no layer" for m in sorted(graph) if layer_of(m, layers) is None]
+    for module, imported in sorted(graph.items()):
+        below = layer_of(module, layers)
+        found += [
+            f"{module} imports {name}"
+            for name in sorted(imported)
+            if below is not None and (layer_of(name, layers) or 0) < below
+        ]
+    return found
+
+
+def test_imports_go_down_the_layers():
+    assert upward_imports(import_graph(), architecture_layers()) == []
+
+
+def test_an_upward_import_fails_the_layer_check():
+    layers = {"audio_di.steps": 0, "audio_di.di": 1, "audio_di.tables": 2}
+    graph = {
+        "audio_di.steps.analysis": {"audio_di.di.engine", "audio_di.tables"},
+        "audio_di.di.engine": {"audio_di.di.verdict", "audio_di.tables"},
+        "audio_di.di.verdict": set(),
+        "audio_di.tables": set(),
+    }
+    assert upward_imports(graph, layers) == []
+    graph["audio_di.tables"] = {"audio_di.steps.analysis"}
+    graph["audio_di.plots"] = set()
+    assert upward_imports(graph, layers) == [
+        "audio_di.plots: in no layer",
+        "audio_di.tables imports audio_di.steps.analysis",
+    ]
+
+
 def test_no_import_cycle():
-    graph = {name: imports(module_file(name).read_text()) for name in module_names()}
+    graph = import_graph()
     try:
         TopologicalSorter(graph).prepare()
     except CycleError as err:

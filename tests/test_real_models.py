@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 from safetensors.torch import load_file
 
-from audio_di.attacks import extract_features
+from audio_di.attacks.extraction import extract_features
 from audio_di.audio import conform
 from audio_di.corpus.manifest import corpus_audio
 from audio_di.io import write_table

@@ -108,7 +108,7 @@ def test_audit_gives_the_workflows_pvalues(study, tmp_path, capsys):
     study_verdicts = pd.read_csv(workdir / "results/di/verdicts.csv")
     workflow = study_verdicts.query("model == 'stable_audio_tiny' and artist == 'a'")
     workflow = workflow.set_index("method")
-    for column in ("p_value", "n_suspect", "n_validation", "shift_p"):
+    for column in ("p_value", "clips_suspect", "clips_validation", "shift_p"):
         np.testing.assert_allclose(audit[column], workflow.loc[audit.index, column], rtol=1e-9)
     curves = pd.read_csv(workdir / "results/di/pvalue_vs_n.csv")
     curves = curves.query("model == 'stable_audio_tiny' and artist == 'a'")

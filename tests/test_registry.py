@@ -11,7 +11,8 @@ from conftest import ROOT
 from jsonschema import Draft202012Validator
 
 from audio_di.attacks import registry
-from audio_di.attacks.registry import ATTACKS, FAMILIES
+from audio_di.attacks.extraction import FAMILIES, attack_function
+from audio_di.attacks.registry import ATTACKS
 
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
 
@@ -56,11 +57,12 @@ def test_schema_settings_are_the_registry_defaults(name):
 
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_attack_cites_its_paper(name):
-    """Title in quotes and arXiv id, as mimir's attacks do."""
-    doc = ATTACKS[name].fn.__doc__ or ""
+    """Title in quotes and arXiv id, as mimir's attacks do; the registry names the same."""
+    doc = attack_function(ATTACKS[name]).__doc__ or ""
     assert re.search(r"(Paper|Builds on): [^\"]*\"[^\"]{10,}\",?\s+arXiv:\d{4}\.\d{4,5}", doc), doc
+    assert ATTACKS[name].paper in doc
 
 
 def test_registry_entries_take_keywords_only():
     with pytest.raises(TypeError):
-        registry.Attack("x", "diffusion", None, -1, {})
+        registry.Attack("x", "diffusion", "diffusion.pia", "", -1, {})

@@ -8,9 +8,9 @@ import dataclasses
 import yaml
 from conftest import ROOT, params
 
-from audio_di.audit import Catalogue, Scoring
+from audio_di.audit import Clipping, Scoring
 from audio_di.cli import _parser
-from audio_di.di import METHODS, DISettings
+from audio_di.di.engine import METHODS, DISettings
 
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
 
@@ -42,7 +42,7 @@ def test_every_di_procedure_is_known_everywhere():
 def test_the_audit_command_takes_its_defaults_from_the_settings():
     required = ["--model", "k:s", "--suspect", "a", "--validation", "b"]
     args = vars(_parser().parse_args(["audit", *required]))
-    for settings in (DISettings(), Catalogue(), Scoring()):
+    for settings in (DISettings(), Clipping(), Scoring()):
         for name, value in plain(settings).items():
             if name != "contamination":  # an audit has no known members to contaminate
                 assert args[name] == value, name

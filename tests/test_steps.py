@@ -12,17 +12,16 @@ from audio_di.io import read_table, write_table
 from audio_di.models import train_model
 from audio_di.shards import merge_shards
 from audio_di.splits import evaluation_sets, make_splits
-from audio_di.steps.analysis import (
-    artist_membership,
+from audio_di.steps.analysis import MIA_TABLES, artist_membership, corpus_statistics, membership
+from audio_di.steps.features import model_features
+from audio_di.steps.reporting import (
     claim_check,
     claim_failures,
-    corpus_statistics,
     headline,
     headline_table,
     headline_text,
 )
-from audio_di.steps.features import model_features
-from audio_di.tables import ARTIST_AUC, CORPUS_MANIFEST, FEATURES, HEADLINE
+from audio_di.tables import ARTIST_AUC, CORPUS_MANIFEST, FEATURES, HEADLINE, MEMBER_SIGNS
 
 ATTACKS = {"autoregressive": {"nll": {}, "zlib": {}, "reference": {}}}
 
@@ -230,6 +229,20 @@ def test_artist_auc_uses_the_best_feature_on_each_artists_works(corpus):
     assert list(artists.columns) == list(ARTIST_AUC.columns)
     assert set(artists["feature"]) == {"perfect"} and (artists["auc"] == 1.0).all()
     assert set(artists["artist_status"]) == {"member", "nonmember"}
+
+
+def test_mia_orients_each_feature_by_the_sign_its_table_carries(corpus):
+    _, splits = corpus
+    evaluated = splits[splits["artist"].isin(["artist0", "artist1"])]
+    features = pd.DataFrame(
+        {"clip_id": evaluated["clip_id"], "perfect": (evaluated["role"] == "train") * 1.0}
+    )
+    features.attrs[MEMBER_SIGNS] = {"perfect": -1}
+    tables = membership({"m": (features, evaluated)}, 20, 0)
+    assert list(tables) == list(MIA_TABLES)
+    metrics = tables["metrics"].iloc[0]
+    assert metrics["member_sign"] == -1 and metrics["auc"] == 0.0
+    assert (tables["artists"]["auc"] == 0.0).all()
 
 
 def test_a_procedure_without_null_trials_says_so():

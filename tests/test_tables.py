@@ -52,9 +52,19 @@ def test_a_frame_that_breaks_its_table_is_refused_naming_the_file(tmp_path):
     with pytest.raises(ValueError, match="not"):
         write_table(frame.assign(extra=1), tmp_path / "bad.csv", tables.ROC)
     assert not (tmp_path / "bad.csv").exists()
-    # The features table takes one column per feature after clip_id.
+    # The features table takes one column per feature after clip_id, and keeps their member
+    # signs in the parquet, which a frame without them, or a CSV, cannot.
     features = pd.DataFrame({"clip_id": ["a"], "nll__mean": [1.0]})
+    with pytest.raises(ValueError, match=r"f\.parquet: .* needs \['member_signs'\]"):
+        write_table(features, tmp_path / "f.parquet", tables.FEATURES)
+    features.attrs[tables.MEMBER_SIGNS] = {"nll__mean": -1}
+    with pytest.raises(ValueError, match="parquet only"):
+        write_table(features, tmp_path / "f.csv", tables.FEATURES)
     write_table(features, tmp_path / "f.parquet", tables.FEATURES)
+    assert read_table(tmp_path / "f.parquet", tables.FEATURES).attrs == features.attrs
+    pd.DataFrame({"clip_id": ["a"]}).to_parquet(tmp_path / "old.parquet")
+    with pytest.raises(ValueError, match=r"old\.parquet: not a features table.*member_signs"):
+        read_table(tmp_path / "old.parquet", tables.FEATURES)
     with pytest.raises(ValueError, match=r"roc\.csv: not a membership metrics table.*'auc'"):
         read_table(tmp_path / "roc.csv", tables.MIA_METRICS)
     with pytest.raises(ValueError, match=r"\.csv or \.parquet"):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from audio_di.config import MIN_WORKS
-from audio_di.di import DISettings
+from audio_di.di.engine import DISettings
 from audio_di.tables import CATALOGUE_MANIFEST, FEATURES, REJECTED
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ FEATURES_KEY = "features.json"
 
 
 @dataclass(frozen=True)
-class Catalogue:
+class Clipping:
     """How a user's audio becomes clips (params.yaml corpora.<name> of kind folder)."""
 
     # Length of a clip; a file's tail shorter than one is left out.
@@ -140,9 +140,9 @@ def audit_catalogue(
     suspect: str | Path,
     validation: str | Path,
     out_dir: str | Path,
-    catalogue: Catalogue,
+    clipping: Clipping,
     scoring: Scoring,
-    di: DISettings,
+    settings: DISettings,
     attacks: dict[str, dict] | None = None,
     keep_clips: bool = False,
 ) -> Audit:
@@ -156,7 +156,7 @@ def audit_catalogue(
     in params.yaml features.attacks; default: every registered attack at its defaults), kept
     in out_dir and reused by a rerun on the same model, attacks and clips, the blind
     statistics and `model_dataset_inference` under the model's `name`. The draws are seeded
-    by the works and `di.seed`, so that a study of the same catalogue with the same settings
+    by the works and `settings.seed`, so that a study of the same catalogue with the same settings
     gives the same p-values under any name."""
     # Imported here, not above: the command line takes its defaults from this module's
     # settings, and `audio-di --help` should not wait seconds for torch and diffusers.
@@ -184,16 +184,16 @@ def audit_catalogue(
         manifest, rejected = ingest_catalogue(
             files,
             clips_dir,
-            catalogue.clip_seconds,
-            catalogue.sample_rate,
-            catalogue.max_clips_per_file,
+            clipping.clip_seconds,
+            clipping.sample_rate,
+            clipping.max_clips_per_file,
             role_names=SETS,
         )
         # The record in out_dir, and the one the steps read beside the clips.
         for folder in {out_dir, clips_dir}:
             write_table(manifest, folder / "manifest.csv", CATALOGUE_MANIFEST)
         write_table(rejected, out_dir / "rejected.csv", REJECTED)
-        splits = make_splits(manifest, members=[], heldout_fraction=0.5, seed=di.seed)
+        splits = make_splits(manifest, members=[], heldout_fraction=0.5, seed=settings.seed)
         try:
             check_set_sizes(splits, MIN_WORKS)
         except ValueError as err:
@@ -214,8 +214,10 @@ def audit_catalogue(
             )
             write_table(features, out_dir / FEATURES_FILE, FEATURES)
             write_json(json.loads(json.dumps(key)), out_dir / FEATURES_KEY)
-        stats = corpus_statistics(clips_dir / "manifest.csv", splits, catalogue.sample_rate)
-    tables = model_dataset_inference(name, features, splits, stats, di, known_nonmembers=False)
+        stats = corpus_statistics(clips_dir / "manifest.csv", splits, clipping.sample_rate)
+    tables = model_dataset_inference(
+        name, features, splits, stats, settings, known_nonmembers=False
+    )
     return Audit(tables, manifest, rejected, model, chosen, note)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from audio_di.audio import log_mel
-from audio_di.di import DISettings, Result, Works, dataset_inference
+from audio_di.di.engine import DISettings, Result, Works, dataset_inference
 
 
 def audio_statistics(audio: np.ndarray, sample_rate: int, n_fft: int = 1024) -> pd.DataFrame:
@@ -33,7 +33,8 @@ def audio_statistics(audio: np.ndarray, sample_rate: int, n_fft: int = 1024) -> 
     mel = log_mel(wave, sample_rate, n_fft, hop, 64)
     return pd.DataFrame(
         {
-            "loudness_db": 10 * np.log10(np.square(audio, dtype=np.float64).mean(axis=1) + 1e-10),
+            # Mean-square power in dB (not loudness, which weighs frequencies as ears do).
+            "power_db": 10 * np.log10(np.square(audio, dtype=np.float64).mean(axis=1) + 1e-10),
             "centroid_hz": centroid.mean(dim=1).numpy(),
             "bandwidth_hz": bandwidth.mean(dim=1).numpy(),
             "mel_mean": mel.mean(dim=(1, 2)).numpy(),

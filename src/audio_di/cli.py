@@ -21,10 +21,10 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def _parser() -> argparse.ArgumentParser:
     # Defaults come from the settings objects, whose defaults are params.yaml's.
-    from audio_di.audit import Catalogue, Scoring
-    from audio_di.di import METHODS, DISettings
+    from audio_di.audit import Clipping, Scoring
+    from audio_di.di.engine import METHODS, DISettings
 
-    catalogue, scoring = Catalogue(), Scoring()
+    clipping, scoring = Clipping(), Scoring()
 
     parser = argparse.ArgumentParser(prog="audio-di", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -95,38 +95,38 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--clip-seconds",
         type=float,
-        default=catalogue.clip_seconds,
+        default=clipping.clip_seconds,
         help="length of a clip; a file's shorter tail is left out",
     )
     audit.add_argument(
-        "--sample-rate", type=int, default=catalogue.sample_rate, help="rate the clips are kept at"
+        "--sample-rate", type=int, default=clipping.sample_rate, help="rate the clips are kept at"
     )
     audit.add_argument(
         "--max-clips-per-file",
         type=int,
-        default=catalogue.max_clips_per_file,
+        default=clipping.max_clips_per_file,
         help="at most this many clips of one file (default: all of them)",
     )
     # Every DI setting is an option, with DISettings' default; an audit has no known
     # members, so no contamination ablation.
-    di = audit.add_argument_group("dataset inference (params.yaml di)")
+    group = audit.add_argument_group("dataset inference (params.yaml di)")
     for setting in fields(DISettings):
         if setting.name == "contamination":
             continue
         flag, default = "--" + setting.name.replace("_", "-"), setting.default
         where = f"di.{setting.name}" if setting.name != "seed" else "seed"
         if isinstance(default, bool):
-            di.add_argument(
+            group.add_argument(
                 flag, action=argparse.BooleanOptionalAction, default=default, help=where
             )
         elif isinstance(default, tuple):
             kind = type(default[0])
             choices = sorted(METHODS) if setting.name == "methods" else None
-            di.add_argument(
+            group.add_argument(
                 flag, nargs="+", type=kind, default=list(default), choices=choices, help=where
             )
         else:
-            di.add_argument(flag, type=type(default), default=default, help=where)
+            group.add_argument(flag, type=type(default), default=default, help=where)
     return parser
 
 
@@ -181,17 +181,19 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
     """The audit the arguments ask for, its tables, verdict.json (the verdict and its
     provenance) and figure written to `out`, the verdict printed."""
     from audio_di import __version__
-    from audio_di.audit import Catalogue, Scoring, audit_catalogue
-    from audio_di.di import DETECTED, DISettings
+    from audio_di.audit import Clipping, Scoring, audit_catalogue
+    from audio_di.di.engine import DISettings
+    from audio_di.di.verdict import DETECTED
     from audio_di.io import write_json, write_table
     from audio_di.plots import audit_figure
-    from audio_di.steps.analysis import calibration, verdict_sentence
+    from audio_di.steps.analysis import calibration
+    from audio_di.steps.reporting import verdict_sentence
     from audio_di.tables import AUDIT_PVALUE_VS_N, AUDIT_VERDICTS
 
     started = datetime.now(UTC)
     spec = model_spec(args.model, args.revision, args.dtype)
     name = args.name or re.sub(r"\W+", "_", Path(spec["source"]).name).strip("_")
-    di = DISettings(
+    settings = DISettings(
         **{
             f.name: tuple(value) if isinstance(value, list) else value
             for f in fields(DISettings)
@@ -199,16 +201,16 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
         },
         contamination=(),
     )
-    catalogue = Catalogue(args.clip_seconds, args.sample_rate, args.max_clips_per_file)
+    clipping = Clipping(args.clip_seconds, args.sample_rate, args.max_clips_per_file)
     audit = audit_catalogue(
         spec,
         name,
         args.suspect,
         args.validation,
         out,
-        catalogue,
+        clipping,
         Scoring(args.batch_size, args.device),
-        di,
+        settings,
         attacks=study_attacks(args.attacks),
         keep_clips=args.keep_clips,
     )
@@ -218,7 +220,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
     null = audit.tables["null"]
     calibrated = calibration(null, args.alpha)
     sentence = verdict_sentence(verdicts, name)
-    primary = next(verdicts[verdicts["method"] == di.methods[0]].itertuples())
+    primary = next(verdicts[verdicts["method"] == settings.methods[0]].itertuples())
     write_table(verdicts, out / "verdicts.csv", AUDIT_VERDICTS)
     curves = audit.tables["curves"].drop(columns="artist_status")
     write_table(curves, out / "pvalue_vs_n.csv", AUDIT_PVALUE_VS_N)
@@ -249,17 +251,17 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
             "model": {**audit.model, "name": name},
             "attacks": audit.attacks,
             "features": audit.features,
-            "catalogue": asdict(catalogue),
+            "clipping": asdict(clipping),
             # di_settings.permutations is B, the relabellings behind each p-value.
-            "di_settings": asdict(di),
+            "di_settings": asdict(settings),
             "seeds": {
-                "di": di.seed,
+                "di": settings.seed,
                 **{a: s["seed"] for a, s in audit.attacks.items() if "seed" in s},
             },
         },
         out / "verdict.json",
     )
-    audit_figure(curves, null, verdicts, args.alpha, di.methods[0], out / "audit.png")
+    audit_figure(curves, null, verdicts, args.alpha, settings.methods[0], out / "audit.png")
     print(audit.features)
     if len(audit.rejected):
         print(f"{len(audit.rejected)} file(s) or clip(s) rejected: see {out / 'rejected.csv'}")

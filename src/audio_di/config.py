@@ -13,7 +13,7 @@ EMBEDDED_KINDS = ("embedded_diffusion", "embedded_ar")
 MODEL_SETTINGS = {"latent": ("audioldm2", "stable_audio"), "window": ("stable_audio",)}
 
 # Works each of an artist's suspect and validation sets needs for dataset inference
-# (audio_di.di): with fewer, no relabelling test can say anything. A negative verdict needs
+# (audio_di.di.engine): with fewer, no relabelling test can say anything. A negative verdict needs
 # more (di.smallest_effect), and says so.
 MIN_WORKS = 2
 

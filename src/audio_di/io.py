@@ -33,11 +33,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 def write_table(frame: pd.DataFrame, path: str | Path, table: Table) -> None:
     """Write `table` as CSV or parquet (by suffix), atomically; a frame whose columns are not
-    the table's is an error, so that every writer keeps the contract in audio_di.tables."""
+    the table's, or that lacks the attrs the table keeps, is an error, so that every writer
+    keeps the contract in audio_di.tables. Parquet keeps the frame's attrs (pandas writes
+    them into the file's metadata)."""
     path = Path(path)
     if path.suffix not in (".csv", ".parquet"):
         raise ValueError(f"{path}: tables are .csv or .parquet")
     table.check_columns(frame.columns, path)
+    if table.attrs and path.suffix != ".parquet":
+        raise ValueError(f"{path}: the {table.name} table keeps {list(table.attrs)}: parquet only")
+    missing = [key for key in table.attrs if key not in frame.attrs]
+    if missing:
+        raise ValueError(f"{path}: the {table.name} table needs {missing} in the frame's attrs")
     with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
@@ -73,13 +80,13 @@ def write_json(data: dict, path: str | Path) -> None:
 
 
 def read_table(path: str | Path, table: Table) -> pd.DataFrame:
-    """Read `table` from CSV or parquet; a file without the table's columns is an error
-    naming the file and what it lacks."""
+    """Read `table` from CSV or parquet; a file without the table's columns or attrs is an
+    error naming the file and what it lacks."""
     path = Path(path)
     frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    missing = table.missing(frame.columns)
+    missing = table.missing(frame.columns) + [k for k in table.attrs if k not in frame.attrs]
     if missing:
-        raise ValueError(f"{path}: not a {table.name} table, it lacks column(s) {missing}")
+        raise ValueError(f"{path}: not a {table.name} table, it lacks {missing}")
     return frame
 
 

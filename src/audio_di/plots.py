@@ -110,6 +110,15 @@ def headline_figure(
     _save(fig, path)
 
 
+def curve_ticks(curves: pd.DataFrame) -> list[int]:
+    """The works a side that the p-value-vs-n axes label: every grid size, which more than
+    one artist's curve reaches (each artist's own largest set would crowd the axis), and the
+    largest of all."""
+    artists = curves.groupby("n")["artist"].nunique()
+    shared = artists.index[artists >= min(2, curves["artist"].nunique())]
+    return sorted(int(n) for n in {*shared, curves["n"].max()})
+
+
 def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> None:
     """Median DI p-value against works a side, per model and method, one line per artist;
     the top axis gives the clips a side those works held (mean over resamples)."""
@@ -132,9 +141,7 @@ def pvalue_vs_n_figure(curves: pd.DataFrame, alpha: float, path: str | Path) -> 
         aspect=1.25,
         facet_kws={"sharey": True},
     )
-    # The grid sizes every curve shares, and the largest set: artists end at different n.
-    per_n = data.groupby("n")["artist"].nunique()
-    ticks = sorted(set(per_n.index[per_n == per_n.max()]) | {int(data["n"].max())})
+    ticks = curve_ticks(data)
     for panel, ax in grid.axes_dict.items():
         ax.axhline(alpha, color="black", linestyle="--", linewidth=1)
         ax.set(xscale="log", yscale="log")

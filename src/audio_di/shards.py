@@ -30,7 +30,8 @@ def merge_shards(tables: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
     """Shard tables, given in shard order, as one table; `names` label them in errors.
 
     Empty shards are left out. Every other shard must have the same columns in the same order
-    and no clip twice, or the shards come from different settings.
+    and no clip twice, or the shards come from different settings; the merged table keeps
+    the first one's attrs (the member signs, which follow from the columns).
     """
     if len(tables) != len(names):
         raise ValueError(f"{len(tables)} tables for {len(names)} names")
@@ -47,4 +48,5 @@ def merge_shards(tables: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
     repeated = merged["clip_id"][merged["clip_id"].duplicated()].tolist()
     if repeated:
         raise ValueError(f"clips in more than one shard of {names}: {repeated[:10]}")
+    merged.attrs = dict(scored[0][0].attrs)
     return merged

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from audio_di.di import Works, works_of
+from audio_di.di.engine import Works, works_of
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,13 @@ class Table:
     columns: tuple[str, ...]
     # What the columns after `columns` hold, for tables that have more (the features).
     more: str = ""
+    # Keys of the frame's attrs that the file keeps beside its columns (parquet only).
+    attrs: tuple[str, ...] = ()
 
     def without(self, column: str, name: str, *paths: str) -> Table:
         """The same table less one column, written elsewhere."""
         kept = tuple(c for c in self.columns if c != column)
-        return Table(name, paths, self.row, kept, self.more)
+        return Table(name, paths, self.row, kept, self.more, self.attrs)
 
     def check_columns(self, columns: Iterable[str], where: object) -> None:
         """Raise ValueError naming `where` unless `columns` are this table's, in order (with
@@ -49,7 +51,7 @@ class Table:
 PVALUE_CURVE = ("n", "clips", "p_median", "p_q25", "p_q75", "detect_rate")
 CONTAMINATION_CURVE = ("fraction", "n", "p_median", "detect_rate")
 BLIND_STATISTICS = (
-    "loudness_db",
+    "power_db",
     "centroid_hz",
     "bandwidth_hz",
     "mel_mean",
@@ -57,6 +59,10 @@ BLIND_STATISTICS = (
     "duration_s",
     "silence_ratio",
 )
+
+# The features' member signs, {column: -1 where lower values mean member, else +1}, kept with
+# them: the analysis reads them there, without the attack registry.
+MEMBER_SIGNS = "member_signs"
 
 CORPUS_MANIFEST = Table(
     "corpus manifest",
@@ -108,7 +114,9 @@ FEATURES = Table(
     ),
     "evaluated clip",
     ("clip_id",),
-    more="one float column per feature, `<attack>__<setting>`",
+    more="one float column per feature, `<attack>__<setting>`; each one's member sign kept "
+    "in the parquet's metadata",
+    attrs=(MEMBER_SIGNS,),
 )
 AUDIO_STATISTICS = Table(
     "audio statistics",
@@ -148,8 +156,8 @@ ARTIST_AUC = Table(
         "auc",
         "auc_lo",
         "auc_hi",
-        "n_suspect",
-        "n_validation",
+        "clips_suspect",
+        "clips_validation",
     ),
 )
 ROC = Table(
@@ -169,8 +177,8 @@ VERDICTS = Table(
         "method",
         "works_suspect",
         "works_validation",
-        "n_suspect",
-        "n_validation",
+        "clips_suspect",
+        "clips_validation",
         "p_value",
         "p_holm",
         "p_mc_error",

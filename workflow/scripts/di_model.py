@@ -1,4 +1,4 @@
-from audio_di.di import DISettings
+from audio_di.di.engine import DISettings
 from audio_di.io import log_to, read_table, write_table
 from audio_di.steps.analysis import DI_TABLES, model_dataset_inference
 from audio_di.tables import AUDIO_STATISTICS, FEATURES, SPLITS

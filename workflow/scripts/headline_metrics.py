@@ -1,5 +1,5 @@
 from audio_di.io import log_to, read_table, write_json
-from audio_di.steps.analysis import headline
+from audio_di.steps.reporting import headline
 from audio_di.tables import CALIBRATION, MIA_METRICS, PVALUE_VS_N, VERDICTS
 
 with log_to(snakemake.log[0]):

@@ -2,7 +2,7 @@ import json
 from pathlib import Path
 
 from audio_di.io import atomic_path, log_to, read_table, write_html, write_table
-from audio_di.steps.analysis import headline_table, headline_text
+from audio_di.steps.reporting import headline_table, headline_text
 from audio_di.tables import CALIBRATION, HEADLINE, VERDICTS
 
 with log_to(snakemake.log[0], "headline") as job:

@@ -1,5 +1,2 @@
-"""Membership attacks: per-clip features computed through the model adapters."""
-
-from audio_di.attacks.registry import ATTACKS, Attack, extract_features, feature_sign
-
-__all__ = ["ATTACKS", "Attack", "extract_features", "feature_sign"]
+"""Membership attacks: per-clip features computed through the model adapters. registry is the
+table of attacks (torch-free); extraction runs them over clips."""

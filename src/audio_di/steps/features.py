@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from audio_di.attacks.registry import attack_settings, attacks_for, extract_features, family_of
+from audio_di.attacks.extraction import attacks_for, extract_features, family_of
+from audio_di.attacks.registry import attack_settings
 from audio_di.corpus.manifest import corpus_audio
 from audio_di.io import read_table
 from audio_di.models import Adapter, load_adapter, resolve_device, train_model
 from audio_di.shards import shard_clips
 from audio_di.splits import evaluation_sets, training_clips
-from audio_di.tables import CORPUS_MANIFEST
+from audio_di.tables import CORPUS_MANIFEST, MEMBER_SIGNS
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ def model_features(
     clip_ids = evaluation_sets(splits)["clip_id"]
     clip_ids = clip_ids.iloc[shard_clips(len(clip_ids), batch_size, shard[1], shard[0])]
     if clip_ids.empty:
-        return pd.DataFrame({"clip_id": clip_ids.to_numpy()})
+        empty = pd.DataFrame({"clip_id": clip_ids.to_numpy()})
+        empty.attrs[MEMBER_SIGNS] = {}
+        return empty
     started = time.perf_counter()
     adapter = load_adapter(spec, resolve_device(device))
     reference_adapter = load_adapter(reference, adapter.device) if reference else None

@@ -1,4 +1,5 @@
-"""Dataset inference: aggregate weak per-clip features over a collection, and test it exactly.
+"""The exact engine of dataset inference: works from clips, their label-blind features, the
+score map, the relabelling bank and the permutation p-values of each procedure.
 
 The unit is the work. Clips of one work share key, tempo and texture, and the model's errors
 on them are correlated, so each work enters as the mean of its clips' features, and folds,
@@ -28,12 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from audio_di.config import MIN_WORKS
-from audio_di.mia import auc
 from audio_di.seeding import stable_seed
-from audio_di.tables import CONTAMINATION_CURVE, PVALUE_CURVE
 
 
 @dataclass(frozen=True)
@@ -105,14 +102,14 @@ class Works:
     """
 
     x: np.ndarray
-    n_suspect: int
+    suspect_works: int
     clips: np.ndarray
     covariates: np.ndarray | None = None
     ids: tuple = field(default=())
 
     @property
-    def n_validation(self) -> int:
-        return len(self.x) - self.n_suspect
+    def validation_works(self) -> int:
+        return len(self.x) - self.suspect_works
 
 
 def _work_means(x: np.ndarray, works) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,7 +147,7 @@ def works_of(
 
 def data_seed(settings: DISettings, works: Works, *purpose: object) -> int:
     """A seed from the study seed and the works themselves, never from a model's name: the
-    same catalogue gets the same draws under any model, and any run order."""
+    same works get the same draws under any model, and any run order."""
     return stable_seed(settings.seed, *works.ids, *purpose)
 
 
@@ -220,10 +217,10 @@ def score_map(z: np.ndarray, assign: np.ndarray, proc: Procedure, ridge: float) 
     return g
 
 
-def label_bank(n_suspect: int, n_works: int, permutations: int, rng) -> np.ndarray:
-    """(permutations, W) random relabellings: n_suspect ones among W works."""
+def label_bank(suspect_works: int, n_works: int, permutations: int, rng) -> np.ndarray:
+    """(permutations, W) random relabellings: suspect_works ones among W works."""
     keys = rng.random((permutations, n_works))
-    return (keys.argsort(axis=1).argsort(axis=1) < n_suspect).astype(float)
+    return (keys.argsort(axis=1).argsort(axis=1) < suspect_works).astype(float)
 
 
 # Besag & Clifford, "Sequential Monte Carlo p-values", Biometrika 1991: a row stops once this
@@ -232,12 +229,12 @@ SEQUENTIAL_H = 20
 
 
 def permutation_pvalues(
-    g: np.ndarray, n_suspect: int, bank: np.ndarray, sequential: bool = False
+    g: np.ndarray, suspect_works: int, bank: np.ndarray, sequential: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-sided p-values (1 + #{T_b >= T_0}) / (B + 1) for the stack G (T, W, W), with
     T_0 for the true labels (suspect works first), and the relabellings each row used.
     `sequential` stops a row at SEQUENTIAL_H exceedances (Besag-Clifford)."""
-    y = np.r_[np.ones(n_suspect), np.zeros(g.shape[-1] - n_suspect)]
+    y = np.r_[np.ones(suspect_works), np.zeros(g.shape[-1] - suspect_works)]
     observed = np.einsum("i,tij,j->t", y, g, y)
     # Ties count as exceedances (conservative); the tolerance absorbs rounding.
     tol = 1e-9 * (np.abs(g).sum(axis=(1, 2)) + 1e-12)
@@ -276,7 +273,7 @@ def _chunks(total: int, w: int, draws: int) -> Iterator[slice]:
 def exact_test(
     works: Works,
     index: np.ndarray,
-    n_suspect: int,
+    suspect_works: int,
     method: str,
     settings: DISettings,
     permutations: int,
@@ -284,14 +281,14 @@ def exact_test(
     sequential: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """p-values of the procedure on a stack of problems: row t of `index` (T, W') picks the
-    works of problem t, its first n_suspect being the suspect ones. One relabelling bank
+    works of problem t, its first suspect_works being the suspect ones. One relabelling bank
     serves every row, since all rows have the same sizes. A single problem averages
     `fold_draws` fold assignments, a stack `resample_fold_draws`. Returns p and relabellings
     used."""
     proc = procedure(method, settings)
     index = np.atleast_2d(index)
     w = index.shape[1]
-    bank = label_bank(n_suspect, w, permutations, rng)
+    bank = label_bank(suspect_works, w, permutations, rng)
     draws = settings.fold_draws if len(index) == 1 else settings.resample_fold_draws
     p, used = np.ones(len(index)), np.zeros(len(index), int)
     for part in _chunks(len(index), w, draws):
@@ -299,7 +296,7 @@ def exact_test(
         count = (part.stop - part.start) * draws
         assign = fold_assignments(w, proc.folds, count, rng).reshape(-1, draws, w)
         g = score_map(z, assign, proc, settings.ridge)
-        p[part], used[part] = permutation_pvalues(g, n_suspect, bank, sequential)
+        p[part], used[part] = permutation_pvalues(g, suspect_works, bank, sequential)
     return p, used
 
 
@@ -317,201 +314,6 @@ def dataset_inference(works: Works, method: str, settings: DISettings) -> Result
     rng = np.random.default_rng(data_seed(settings, works, method, "verdict"))
     index = np.arange(len(works.x))[None]
     p, used = exact_test(
-        works, index, works.n_suspect, method, settings, settings.permutations, rng
+        works, index, works.suspect_works, method, settings, settings.permutations, rng
     )
     return Result(float(p[0]), int(used[0]), float(np.sqrt(p[0] * (1 - p[0]) / (used[0] + 1))))
-
-
-def _pick(pool: np.ndarray, n: int, trials: int, rng) -> np.ndarray:
-    """(trials, n) random draws without replacement from pool."""
-    return pool[rng.random((trials, len(pool))).argsort(axis=1)[:, :n]]
-
-
-def pvalue_vs_n(works: Works, method: str, settings: DISettings) -> pd.DataFrame:
-    """p-value quartiles and detection rate over `resamples` random subsets of n works a
-    side, for every n in the grid that both sets can supply and the largest they can."""
-    suspect = np.arange(works.n_suspect)
-    validation = np.arange(works.n_suspect, len(works.x))
-    largest = min(len(suspect), len(validation))
-    rows = []
-    for n in sorted({n for n in settings.n_grid if MIN_WORKS <= n <= largest} | {largest}):
-        rng = np.random.default_rng(data_seed(settings, works, method, "curve", n))
-        trials = 1 if n == largest == len(suspect) == len(validation) else settings.resamples
-        index = np.c_[_pick(suspect, n, trials, rng), _pick(validation, n, trials, rng)]
-        p, _ = exact_test(
-            works, index, n, method, settings, settings.curve_permutations, rng, sequential=True
-        )
-        q25, median, q75 = np.quantile(p, [0.25, 0.5, 0.75])
-        clips = works.clips[index].sum(axis=1).mean() / 2
-        rows.append((n, clips, median, q25, q75, float((p < settings.alpha).mean())))
-    return pd.DataFrame(rows, columns=list(PVALUE_CURVE))
-
-
-def null_pvalues(works: Works, method: str, trials: int, settings: DISettings) -> pd.DataFrame:
-    """p-values where neither side was trained on, at the verdict's operating point where the
-    data allow: `pool` draws both sides from all the works (for an artist known not to be
-    a member), `validation_split` from the validation works cut in halves (any artist).
-
-    The relabellings make these exactly uniform given the works, so this checks the code, not
-    the theory; benchmarks/di_calibration.py checks the theory on independent data sets."""
-    rng = np.random.default_rng(data_seed(settings, works, method, "null", trials))
-    validation = np.arange(works.n_suspect, len(works.x))
-    half = len(validation) // 2
-    if half < MIN_WORKS:
-        return pd.DataFrame({"source": [], "n_works": [], "p": []})
-    index = validation[rng.random((trials, len(validation))).argsort(axis=1)][:, : 2 * half]
-    p, _ = exact_test(works, index, half, method, settings, settings.null_permutations, rng)
-    return pd.DataFrame({"source": "validation_split", "n_works": 2 * half, "p": p})
-
-
-def pool_null(works: Works, method: str, trials: int, settings: DISettings) -> pd.DataFrame:
-    """Null p-values from random re-splits of all the works into sides of the verdict's
-    sizes: the verdict's operating point, for an artist whose works are all non-members."""
-    rng = np.random.default_rng(data_seed(settings, works, method, "pool null", trials))
-    index = rng.random((trials, len(works.x))).argsort(axis=1)
-    p, _ = exact_test(
-        works, index, works.n_suspect, method, settings, settings.null_permutations, rng
-    )
-    return pd.DataFrame({"source": "nonmember_pool", "n_works": len(works.x), "p": p})
-
-
-def contamination_curve(works: Works, method: str, settings: DISettings) -> pd.DataFrame:
-    """Detection rate when a fraction of the suspect works is replaced by non-member works.
-
-    Each trial cuts the validation works in random halves: one half supplies the non-member
-    works mixed into the suspect side, the other is the validation side, so no work is on
-    both sides. n works a side, as many as every cut allows."""
-    suspect = np.arange(works.n_suspect)
-    validation = np.arange(works.n_suspect, len(works.x))
-    n = min(len(suspect), len(validation) // 2)
-    if n < MIN_WORKS:
-        return pd.DataFrame(columns=list(CONTAMINATION_CURVE))
-    rows = []
-    for fraction in settings.contamination:
-        rng = np.random.default_rng(data_seed(settings, works, method, "contamination", fraction))
-        mixed = int(round(fraction * n))
-        cut = validation[rng.random((settings.resamples, len(validation))).argsort(axis=1)]
-        index = np.c_[
-            _pick(suspect, n - mixed, settings.resamples, rng), cut[:, :mixed], cut[:, -n:]
-        ]
-        p, _ = exact_test(
-            works, index, n, method, settings, settings.curve_permutations, rng, sequential=True
-        )
-        rows.append((fraction, n, float(np.median(p)), float((p < settings.alpha).mean())))
-    return pd.DataFrame(rows, columns=list(CONTAMINATION_CURVE))
-
-
-def false_positive_rate(p: np.ndarray, alpha: float) -> tuple[float, float, float]:
-    """Rate of p < alpha over null trials with its 95% Clopper-Pearson interval."""
-    hits = int((p < alpha).sum())
-    ci = stats.binomtest(hits, len(p), alpha).proportion_ci(0.95)
-    return hits / len(p), float(ci.low), float(ci.high)
-
-
-def works_needed(effect: float, alpha: float, power: float = 0.8) -> float:
-    """Works a side for a one-sided test at `alpha` to reach `power` against a work-level
-    effect (normal approximation, 2 (z_alpha + z_power)^2 / effect^2)."""
-    if effect <= 0:
-        return np.inf
-    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
-    return float(np.ceil(2 * (z / effect) ** 2))
-
-
-def work_power(
-    suspect: np.ndarray,
-    validation: np.ndarray,
-    works_s: np.ndarray,
-    works_v: np.ndarray,
-    alpha: float = 0.01,
-    power: float = 0.8,
-) -> dict[str, float]:
-    """Why a per-clip signal does or does not add up to a detection, for one feature oriented
-    so that suspect clips score higher.
-
-    clip_auc: the per-clip AUC of suspect over validation. icc: the share of clip variance
-    that lies between works (one-way ANOVA estimate): clips of a work are nearly copies of one
-    observation when it is high. work_effect: the standardised difference of work means, what
-    a test on works sees. works_needed: works per side for a one-sided test at `alpha` to
-    reach `power`.
-    """
-    works_s, works_v = np.asarray(works_s), np.asarray(works_v)
-    means_s = pd.Series(suspect).groupby(works_s).mean()
-    means_v = pd.Series(validation).groupby(works_v).mean()
-    spread = np.sqrt((means_s.var() + means_v.var()) / 2)
-    effect = (means_s.mean() - means_v.mean()) / spread if spread > 0 else 0.0
-    values = np.r_[suspect, validation]
-    works = np.r_[[f"s{w}" for w in works_s], [f"v{w}" for w in works_v]]
-    sizes = pd.Series(values).groupby(works).size()
-    within = pd.Series(values).groupby(works).var(ddof=1).fillna(0).mul(sizes - 1).sum()
-    within /= max(len(values) - len(sizes), 1)
-    between = pd.Series(values).groupby(works).mean().var(ddof=1)
-    per_work = len(values) / len(sizes)
-    between_component = max(between - within / per_work, 0.0)
-    total = between_component + within
-    return {
-        "clip_auc": auc(suspect, validation),
-        "icc": between_component / total if total > 0 else 0.0,
-        "work_effect": float(effect),
-        "works_per_side": float(min(len(means_s), len(means_v))),
-        "works_needed": works_needed(effect, alpha, power),
-    }
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (Holm, "A simple sequentially rejective multiple
-    test procedure", Scand. J. Statistics 1979): rejecting where they are below alpha keeps
-    the chance of any false detection among the tests at most alpha, whatever their
-    dependence."""
-    p = np.asarray(p, dtype=float)
-    order = np.argsort(p, kind="stable")
-    m = len(p)
-    stepped = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
-    adjusted = np.empty(m)
-    adjusted[order] = stepped
-    return adjusted
-
-
-DETECTED, NOT_DETECTED, INCONCLUSIVE = "detected", "not detected", "inconclusive"
-
-
-def verdict(
-    works: Works,
-    result: Result,
-    shift: Result | None,
-    settings: DISettings,
-    family: tuple[float, int],
-) -> tuple[str, str]:
-    """Detected, not detected or inconclusive, with the reason in words.
-
-    family: the Holm-adjusted p-value and the number of collections tested together (the
-    artists of one model and method); detection then asks the adjusted p-value to be below
-    alpha, so that alpha bounds the chance of any false detection among them.
-
-    Inconclusive when the features carry nothing (none varies over the works), when the blind
-    test finds the sets differ in audio statistics (so a difference in the membership
-    features could be that shift, not training), or when a negative comes from fewer works
-    than a test needs for 80% power against `settings.smallest_effect`."""
-    alpha = settings.alpha
-    if degenerate(works):
-        return INCONCLUSIVE, "degenerate features: no feature varies over the works"
-    if shift is not None and shift.p < alpha:
-        return INCONCLUSIVE, (
-            f"the sets differ in audio statistics (blind test p = {shift.p:.3g} < alpha {alpha})"
-        )
-    p, tested = family
-    adjusted = f" (Holm-adjusted over {tested} collections: {p:.3g})" if tested > 1 else ""
-    if p < alpha:
-        return DETECTED, f"p = {result.p:.3g}{adjusted} < alpha {alpha}"
-    needed = works_needed(settings.smallest_effect, alpha)
-    fewest = min(works.n_suspect, works.n_validation)
-    power = (
-        f"a work-level effect of {settings.smallest_effect:g} SD needs {needed:.0f} works a side "
-        f"for 80% power at alpha {alpha}"
-    )
-    if fewest < needed:
-        return INCONCLUSIVE, (
-            f"too few works ({works.n_suspect} suspect, {works.n_validation} validation): {power}"
-        )
-    return NOT_DETECTED, (
-        f"p = {result.p:.3g}{adjusted} >= alpha {alpha} with {fewest} works a side ({power})"
-    )

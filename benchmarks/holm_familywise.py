@@ -1,11 +1,11 @@
-"""Family-wise error of Holm's adjustment (audio_di.di.holm) on independent nulls.
+"""Family-wise error of Holm's adjustment (audio_di.di.verdict.holm) on independent nulls.
 
 Each of `--families` families holds `--tests` tests whose nulls are all true (uniform
 p-values), as the artists tested on one model and procedure. Without adjustment a family
 flags something far more often than alpha (1 - 0.95^8 = 0.34 for eight tests at 0.05);
 after Holm's it must stay at or below alpha, up to sampling error (three standard errors).
 
-Usage: python benchmarks/holm.py [--families 20000] [--tests 8] [--alpha 0.05] [--seed 0]
+Usage: python benchmarks/holm_familywise.py [--families 20000] [--tests 8] [--alpha 0.05] [--seed 0]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from audio_di.di import holm
+from audio_di.di.verdict import holm
 
 
 def familywise(p: np.ndarray, alpha: float) -> tuple[float, float]:

@@ -1,0 +1,228 @@
+"""The analysis stage's report: whether each model shows the claim, the headline numbers of
+results/metrics.json, the same in words for the report and the console, and the verdict
+sentence."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from audio_di.di.verdict import DETECTED, INCONCLUSIVE
+from audio_di.tables import HEADLINE
+
+
+def smallest_detecting_n(curves: pd.DataFrame, rate: float = 0.95) -> dict[str, int | None]:
+    """Per model/method: the smallest n at which every member artist is detected at `rate`."""
+    members = curves[curves["artist_status"] == "member"]
+    out = {}
+    for (model, method), group in members.groupby(["model", "method"], sort=True):
+        by_n = group.groupby("n")["detect_rate"].agg(["min", "count"])
+        n_artists = group["artist"].nunique()
+        ok = by_n[(by_n["min"] >= rate) & (by_n["count"] == n_artists)].index
+        out[f"{model}/{method}"] = int(ok.min()) if len(ok) else None
+    return out
+
+
+# The claim that DI is built to show, for a model trained "at scale": per-clip membership
+# inference is weak (no feature above this AUC), yet every member artist is detected at this
+# p-value, no non-member artist is detected, and the model's reference (trained on no
+# evaluated artist) detects none. A reference model's own claim is that it detects none.
+CLAIM_MAX_AUC = 0.65
+CLAIM_MEMBER_P = 0.01
+
+
+def claim_check(
+    best_auc: float,
+    member: pd.DataFrame,
+    nonmember: pd.DataFrame,
+    reference: pd.DataFrame | None,
+    control: bool = False,
+) -> dict:
+    """Whether one model's verdicts (of one method) show the claim, criterion by criterion.
+
+    reference: its reference model's verdicts of the same method, or None if it has none, in
+    which case that criterion is None and the claim cannot hold. control: the model is itself
+    trained on no evaluated artist."""
+    if control:
+        clean = not (pd.concat([member, nonmember])["verdict"] == DETECTED).any()
+        return {"detects_none": clean, "holds": clean}
+    weak = best_auc <= CLAIM_MAX_AUC
+    members = bool(len(member)) and bool(
+        ((member["verdict"] == DETECTED) & (member["p_value"] < CLAIM_MEMBER_P)).all()
+    )
+    clean = not (nonmember["verdict"] == DETECTED).any()
+    reference_clean = None if reference is None else not (reference["verdict"] == DETECTED).any()
+    return {
+        "weak_per_clip_mia": weak,
+        "all_members_at_p_0.01": members,
+        "no_nonmember_detected": clean,
+        "reference_detects_none": reference_clean,
+        "holds": bool(weak and members and clean and reference_clean),
+    }
+
+
+def _verdicts_of(verdicts: pd.DataFrame, model: str | None, method: str) -> pd.DataFrame | None:
+    """A model's verdicts of one method; None if it has none (no such model, or not run)."""
+    found = verdicts[(verdicts["model"] == model) & (verdicts["method"] == method)]
+    return found if len(found) else None
+
+
+def _outcomes(verdicts: pd.DataFrame) -> dict[str, int]:
+    return {
+        "detected": int((verdicts["verdict"] == DETECTED).sum()),
+        "inconclusive": int((verdicts["verdict"] == INCONCLUSIVE).sum()),
+        "of": int(len(verdicts)),
+    }
+
+
+def headline(
+    mia: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    curves: pd.DataFrame,
+    calibrated: pd.DataFrame,
+    references: dict[str, str | None] | None = None,
+    controls: frozenset[str] = frozenset(),
+) -> dict:
+    """The study's headline numbers for results/metrics.json (read by `dvc metrics`).
+
+    references: each model's reference model (params.yaml `models.<name>.reference`);
+    controls: the models trained on no evaluated artist."""
+    references = references or {}
+    within = calibrated.set_index(["model", "method"])["within_bound"].astype(bool).to_dict()
+    models = {}
+    for model, group in mia.groupby("model", sort=True):
+        best = group.loc[group["auc"].idxmax()]
+        procedures = {}
+        for method, v in verdicts[verdicts["model"] == model].groupby("method", sort=True):
+            member = v[v["artist_status"] == "member"]
+            nonmember = v[v["artist_status"] == "nonmember"]
+            procedures[method] = {
+                "member_artists": _outcomes(member),
+                "nonmember_artists": _outcomes(nonmember),
+                "max_member_p_value": float(member["p_value"].max()) if len(member) else None,
+                "max_p_mc_error": round(float(v["p_mc_error"].max()), 5),
+                "permutations": int(v["permutations"].max()),
+                "fold_draws": int(v["fold_draws"].max()),
+                "shift_detected": int((v["shift_p"] < calibrated["alpha"].iloc[0]).sum()),
+                "claim": claim_check(
+                    float(best["auc"]),
+                    member,
+                    nonmember,
+                    _verdicts_of(verdicts, references.get(model), method),
+                    model in controls,
+                ),
+                # The null false-positive rate's interval holds alpha (calibration.csv);
+                # None where there were no null trials (too few held-out works).
+                "calibrated": within.get((model, method)),
+            }
+        models[model] = {
+            "best_feature": best["feature"],
+            "best_auc": round(float(best["auc"]), 4),
+            "best_auc_ci": [round(float(best["auc_lo"]), 4), round(float(best["auc_hi"]), 4)],
+            "best_tpr_at_1pct_fpr": round(float(group["tpr_at_1pct_fpr"].max()), 4),
+            "dataset_inference": procedures,
+        }
+    # An exact test's null rate is alpha up to sampling error; a rate outside that says the
+    # p-values cannot be read at face value: say so at the top.
+    off = calibrated[~calibrated["within_bound"].astype(bool)]
+    return {
+        "calibration_warning": [
+            f"{r.model}/{r.method}: null false-positive rate {r.false_positive_rate:.3f} "
+            f"is off alpha {r.alpha} (95% interval {r.fpr_ci_low:.3f}-{r.fpr_ci_high:.3f})"
+            for r in off.itertuples()
+        ],
+        "null_false_positive_rate": {
+            f"{r.model}/{r.method}": round(r.false_positive_rate, 4)
+            for r in calibrated.itertuples()
+        },
+        "models": models,
+        "works_for_95pct_detection": smallest_detecting_n(curves),
+    }
+
+
+# The claim's criteria in words, as a failing one reads (claim_check's keys); a criterion
+# that could not be checked (None) reads as the second text.
+CLAIM_FAILURES = {
+    "weak_per_clip_mia": (f"per-clip AUC > {CLAIM_MAX_AUC}", ""),
+    "all_members_at_p_0.01": (f"a member not at p < {CLAIM_MEMBER_P}", ""),
+    "no_nonmember_detected": ("a non-member detected", ""),
+    "reference_detects_none": ("its reference model detected an artist", "no reference model"),
+    "detects_none": ("an artist detected by a model trained on none", ""),
+}
+
+
+def claim_failures(claim: dict) -> list[str]:
+    """The claim's failed or unchecked criteria, in words."""
+    return [
+        texts[0] if claim[key] is False else texts[1]
+        for key, texts in CLAIM_FAILURES.items()
+        if key in claim and claim[key] is not True
+    ]
+
+
+def _detected(outcomes: dict) -> str:
+    return f"{outcomes['detected']} of {outcomes['of']} ({outcomes['inconclusive']} inconclusive)"
+
+
+def headline_table(metrics: dict) -> pd.DataFrame:
+    """metrics.json (from `headline`) as the report's landing table, in words: per model and
+    method, the best per-clip AUC, the artists detected, the claim and the calibration."""
+    rows = []
+    for model, m in metrics["models"].items():
+        lo, hi = m["best_auc_ci"]
+        auc = f"{m['best_auc']:.3f} [{lo:.3f}, {hi:.3f}] ({m['best_feature']})"
+        for method, found in m["dataset_inference"].items():
+            failed = claim_failures(found["claim"])
+            rate = metrics["null_false_positive_rate"].get(f"{model}/{method}")
+            calibration = "no null trials"
+            if found["calibrated"] is not None:
+                calibration = f"{rate:.3f}" + ("" if found["calibrated"] else " (off alpha)")
+            claim = "holds" if found["claim"]["holds"] else "fails: " + "; ".join(failed)
+            members, nonmembers = (
+                _detected(found[side]) for side in ("member_artists", "nonmember_artists")
+            )
+            rows.append((model, auc, method, members, nonmembers, claim, calibration))
+    return pd.DataFrame(rows, columns=list(HEADLINE.columns))
+
+
+def headline_text(metrics: dict) -> str:
+    """The headline in a few lines for the console: per model, the best per-clip AUC, the
+    member and non-member artists each procedure detects, and the claim; then calibration."""
+    width = max(map(len, metrics["models"]))
+    lines = ["Headline (results/metrics.json), artists detected per procedure:"]
+    for model, m in metrics["models"].items():
+        methods = m["dataset_inference"]
+        members, nonmembers = (
+            ", ".join(
+                f"{found[side]['detected']}/{found[side]['of']} {method}"
+                for method, found in methods.items()
+            )
+            for side in ("member_artists", "nonmember_artists")
+        )
+        holds = [method for method, found in methods.items() if found["claim"]["holds"]]
+        first = next(iter(methods.values()))["claim"]
+        claim = "reference claim (detects none)" if "detects_none" in first else "claim"
+        lines.append(
+            f"  {model:<{width}}  per-clip AUC {m['best_auc']:.3f}  members {members}  "
+            f"non-members {nonmembers}  "
+            + (f"{claim} holds ({', '.join(holds)})" if holds else f"{claim} fails")
+        )
+    warnings = metrics["calibration_warning"]
+    lines += [f"  calibration: {w}" for w in warnings] or [
+        "  calibration: every procedure's null false-positive rate is consistent with alpha"
+    ]
+    return "\n".join(lines)
+
+
+def verdict_sentence(verdicts: pd.DataFrame, model: str) -> str:
+    """One sentence per artist and method: the outcome and its reason, on how many works and
+    clips, and what the blind shift test found."""
+    sentences = []
+    for r in verdicts.sort_values(["artist", "method"]).itertuples():
+        who = "The catalogue" if r.artist == "catalogue" else f"The catalogue of {r.artist}"
+        sentences.append(
+            f"{who}: {r.verdict} in {model} by {r.method} ({r.reason}; p = {r.p_value:.3g} "
+            f"+/- {r.p_mc_error:.1g} from {r.permutations} relabellings) on {r.works_suspect} "
+            f"suspect works ({r.clips_suspect} clips) and {r.works_validation} validation works "
+            f"({r.clips_validation} clips); blind audio-statistics test p = {r.shift_p:.3g}."
+        )
+    return "\n".join(sentences)
