@@ -1,19 +1,21 @@
-"""What several test modules share: tiny embedded-model configs and clips, user audio with bad
-files, the tiny random published checkpoints, running Snakemake on a study config, and a git +
-DVC copy of the project with the smoke study reproduced (test_dvc.py, test_report.py).
+"""What several test modules share: tiny embedded-model configs and clips, the tiny trained
+models and random published checkpoints, user audio with bad files, running Snakemake on a
+study config, and the smoke study reproduced once by DVC in a git copy of the project.
 
 Test modules import the helpers from here (`from conftest import clips`), never from one
-another.
+another. The expensive ones are session fixtures, built on first use.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +77,20 @@ def clips(n: int, seed: int = 0, artists: int = 3) -> tuple[np.ndarray, pd.DataF
 def train_tiny(kind: str, out_dir, seed: int = 0, epochs: int = 2, n: int = 24) -> pd.DataFrame:
     audio, meta = clips(n)
     return train_model(kind, audio, meta, TINY[kind], epochs, seed, out_dir)
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory) -> Callable[..., Path]:
+    """(kind, seed=0) -> folder of a tiny model trained with train_tiny's defaults, trained on
+    the first call. Tests that change a model copy its folder first."""
+    root = tmp_path_factory.mktemp("trained")
+
+    @functools.cache
+    def folder(kind: str, seed: int = 0) -> Path:
+        train_tiny(kind, root / f"{kind}_{seed}", seed=seed)
+        return root / f"{kind}_{seed}"
+
+    return folder
 
 
 # -- tiny random published checkpoints ----------------------------------------------------------
@@ -178,7 +194,7 @@ def planned_jobs(log: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
 
 
-# -- the smoke study in a git + DVC copy of the project ----------------------------------------
+# -- the smoke study, reproduced by DVC ---------------------------------------------------------
 
 # What a clone of the project holds that the study needs; results and data are not copied.
 PROJECT_FILES = [
@@ -231,13 +247,14 @@ def jobs_run(log: str) -> Counter:
     return jobs
 
 
-def study_repo(base: Path) -> Path:
-    """`base/one`: the project with the smoke study as params.yaml, reproduced, committed and
-    pushed to `base/remote`. Built on the first call of a session, reused after that."""
-    repo, done = base / "one", base / "one.done"
-    if done.exists():
-        return repo
-    shutil.rmtree(repo, ignore_errors=True)
+@pytest.fixture(scope="session")
+def smoke_study(tmp_path_factory) -> Path:
+    """The project with the smoke study as params.yaml, reproduced with `dvc repro` (what
+    `make study` runs), committed and pushed to a local-folder remote next to it. The one
+    complete run of the smoke study: tests that read its results, rerun it dry or compare
+    another run with it share this one. Tests that change the repository restore it."""
+    base = tmp_path_factory.mktemp("smoke_study")
+    repo = base / "one"
     for name in PROJECT_FILES:
         source, target = ROOT / name, repo / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -250,8 +267,7 @@ def study_repo(base: Path) -> Path:
     commit(repo, "project")
     run(repo, "dvc", "remote", "add", "-d", "store", str(base / "remote"))
     commit(repo, "remote")
-    (base / "one.repro.log").write_text(run(repo, "dvc", "repro"))
+    (base / "repro.log").write_text(run(repo, "dvc", "repro"))
     commit(repo, "study")
     run(repo, "dvc", "push")
-    done.touch()
     return repo

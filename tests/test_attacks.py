@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import KINDS, clips, train_tiny
+from conftest import KINDS, clips
 
 from audio_di.attacks import autoregressive, registry
 from audio_di.attacks.extraction import extract_features
@@ -19,26 +19,8 @@ ATTACK_OF = {"embedded_diffusion": "denoising_loss", "embedded_ar": "nll"}
 
 
 @pytest.fixture(scope="module")
-def adapters(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models")
-    for kind in KINDS:
-        train_tiny(kind, folder / kind)
-    return {kind: load_adapter({"kind": kind, "source": folder / kind}) for kind in KINDS}
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_features_ignore_batch_company_and_repeat(kind, adapters):
-    audio, meta = clips(8, seed=3)
-    attacks = {ATTACK_OF[kind]: {}}
-    together = extract_features(adapters[kind], audio, meta, attacks, batch_size=8)
-    alone = pd.concat(
-        extract_features(adapters[kind], audio[i : i + 1], meta[i : i + 1], attacks, 1)
-        for i in [5, 2]
-    )
-    expected = together.set_index("clip_id").loc[alone["clip_id"]]
-    np.testing.assert_allclose(alone.iloc[:, 1:].to_numpy(), expected.to_numpy(), rtol=1e-4)
-    again = extract_features(adapters[kind], audio, meta, attacks, batch_size=3)
-    np.testing.assert_allclose(again.iloc[:, 1:], together.iloc[:, 1:], rtol=1e-4)
+def adapters(trained_tiny):
+    return {kind: load_adapter({"kind": kind, "source": trained_tiny(kind)}) for kind in KINDS}
 
 
 def test_columns_and_dtypes(adapters):

@@ -1,4 +1,5 @@
-"""Autoregressive attacks: formulas on a hand-built log-prob table, sharing, tiny trained models."""
+"""Autoregressive attacks: formulas on a hand-built log-prob table, and one tokenisation and
+scoring per batch shared by every attack (batch independence is in test_adapters)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import clips, train_tiny
 
 from audio_di.attacks.autoregressive import compressed_bytes, k_count
 from audio_di.attacks.autoregressive import reference as reference_attack
 from audio_di.attacks.extraction import extract_features
 from audio_di.attacks.registry import ATTACKS
-from audio_di.models import load_adapter
 from audio_di.models.base import AutoregressiveAdapter
 from audio_di.tables import MEMBER_SIGNS
 
@@ -227,35 +226,8 @@ def test_all_attacks_share_one_tokenisation_and_scoring_per_batch():
     # Per batch: one tokenize, one conditional and one null scoring, shared by all attacks.
     assert adapter.calls == {"tokenize": 2, "logits": 4}
     assert ref.calls == {"tokenize": 2, "logits": 2}
-    assert np.isfinite(table.to_numpy()).all() and len(table.columns) == 2 + 5 * 3 + 3
-    signs = {attack: ATTACKS[attack].member_sign for attack in AR_ATTACKS}
-    assert signs == {**dict.fromkeys(AR_ATTACKS, -1), "min_k_plus": 1}
-    assert all(ATTACKS[a].family == "autoregressive" for a in AR_ATTACKS)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ar")
-    for seed in (0, 1):
-        train_tiny("embedded_ar", folder / str(seed), seed=seed)
-    return [load_adapter({"kind": "embedded_ar", "source": folder / str(s)}) for s in (0, 1)]
-
-
-def test_every_attack_ignores_batch_company_on_a_trained_model(trained):
-    target, ref = trained
-    audio, meta = clips(7, seed=3)
-    attacks = dict.fromkeys(AR_ATTACKS)
-    together = extract_features(target, audio, meta, attacks, batch_size=7, reference=ref)
-    alone = pd.concat(
-        extract_features(target, audio[i : i + 1], meta[i : i + 1], attacks, 1, reference=ref)
-        for i in [5, 2]
-    )
-    expected = together.set_index("clip_id").loc[alone["clip_id"]]
-    np.testing.assert_allclose(alone.iloc[:, 1:].to_numpy(), expected.to_numpy(), rtol=1e-4)
-    again = extract_features(target, audio, meta, attacks, batch_size=3, reference=ref)
-    np.testing.assert_allclose(again.iloc[:, 1:], together.iloc[:, 1:], rtol=1e-4)
-    assert list(together.columns) == [
-        "clip_id",
+    assert np.isfinite(table.to_numpy()).all()
+    assert list(table.columns) == [
         "nll__mean",
         "nll__ppl",
         *(f"{a}__k{k}" for a in ["min_k", "max_k", "min_k_plus"] for k in (5, 10, 20, 30, 50)),
@@ -263,8 +235,6 @@ def test_every_attack_ignores_batch_company_on_a_trained_model(trained):
         "conditional_gap__mean",
         "reference__mean",
     ]
-    assert (together.dtypes.iloc[1:] == np.float64).all()
-    assert np.isfinite(together.iloc[:, 1:].to_numpy()).all()
-    # A different reference model really calibrates: the feature is not nll__mean itself.
-    assert not np.allclose(together["reference__mean"], together["nll__mean"])
-    assert not np.allclose(together["conditional_gap__mean"], 0)
+    signs = {attack: ATTACKS[attack].member_sign for attack in AR_ATTACKS}
+    assert signs == {**dict.fromkeys(AR_ATTACKS, -1), "min_k_plus": 1}
+    assert all(ATTACKS[a].family == "autoregressive" for a in AR_ATTACKS)

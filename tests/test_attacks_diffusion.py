@@ -1,15 +1,14 @@
-"""Diffusion attacks: hand-checked values on analytic adapters, and batch independence,
-determinism and column names on a tiny trained EmbeddedDiffusion."""
+"""Diffusion attacks: hand-checked values on analytic adapters, and parameter groups, column
+names and seeds on a tiny trained EmbeddedDiffusion (batch independence is in test_adapters)."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
-from conftest import clips, train_tiny
+from conftest import clips
 
 from audio_di.attacks.diffusion import clip_noise
 from audio_di.attacks.extraction import extract_features
@@ -260,10 +259,10 @@ def test_gradient_attacks_run_with_autograd_and_the_rest_in_inference_mode():
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny_diffusion")
-    train_tiny("embedded_diffusion", folder)
-    return load_adapter({"kind": "embedded_diffusion", "source": folder})
+def tiny(trained_tiny):
+    return load_adapter(
+        {"kind": "embedded_diffusion", "source": trained_tiny("embedded_diffusion")}
+    )
 
 
 def test_embedded_parameter_groups_cover_the_unet_once(tiny):
@@ -282,27 +281,6 @@ def test_embedded_parameter_groups_cover_the_unet_once(tiny):
     ]
     ids = [id(p) for params in groups.values() for p in params]
     assert len(ids) == len(set(ids)) == len(list(tiny.parts["net"].parameters()))
-
-
-@pytest.mark.parametrize("name", NEW)
-def test_features_ignore_batch_company_and_repeat(name, tiny):
-    audio, meta = clips(8, seed=3)
-    attacks = {name: None}
-    together = extract_features(tiny, audio, meta, attacks, batch_size=8)
-    alone = pd.concat(
-        extract_features(tiny, audio[i : i + 1], meta[i : i + 1], attacks, 1) for i in [5, 2]
-    )
-    expected = together.set_index("clip_id").loc[alone["clip_id"]]
-    np.testing.assert_allclose(alone.iloc[:, 1:].to_numpy(), expected.to_numpy(), rtol=1e-3)
-    again = extract_features(tiny, audio, meta, attacks, batch_size=8)
-    pd.testing.assert_frame_equal(again, together)
-    thirds = extract_features(tiny, audio, meta, attacks, batch_size=3)
-    np.testing.assert_allclose(thirds.iloc[:, 1:], together.iloc[:, 1:], rtol=1e-3)
-    values = together.iloc[:, 1:].to_numpy()
-    assert np.isfinite(values).all() and (together.dtypes.iloc[1:] == np.float64).all()
-    # Clips differ, so a feature that does not is broken.
-    assert (values.std(axis=0) > 0).all()
-    assert all(p.grad is None for p in tiny.parts["net"].parameters())
 
 
 def test_default_columns(tiny):

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, clone, commit, jobs_run, run, study_repo
+from conftest import ROOT, clone, commit, jobs_run, run
 
 pytestmark = pytest.mark.slow
 
@@ -20,14 +20,9 @@ FIGURES = ["roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination", "hea
 
 
 @pytest.fixture(scope="module")
-def one(tmp_path_factory):
-    return study_repo(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="module")
-def two(one, tmp_path_factory):
+def two(smoke_study, tmp_path_factory):
     """Another machine following docs/running.md: pull corpus and features, then `dvc repro`."""
-    repo = clone(one, tmp_path_factory.mktemp("second") / "two")
+    repo = clone(smoke_study, tmp_path_factory.mktemp("second") / "two")
     run(repo, "dvc", "pull", "--with-deps", "features")
     status = json.loads(run(repo, "dvc", "status", "--json"))
     return repo, status, run(repo, "dvc", "repro")
@@ -94,8 +89,8 @@ SERIES = {
 }
 
 
-def test_dvc_plots_draw_one_line_per_series(one):
-    plots = json.loads(run(one, "dvc", "plots", "show", "--json"))["data"]
+def test_dvc_plots_draw_one_line_per_series(smoke_study):
+    plots = json.loads(run(smoke_study, "dvc", "plots", "show", "--json"))["data"]
     assert set(plots) == set(SERIES)
     for path, series in SERIES.items():
         spec = plots[path][0]["content"]
@@ -108,16 +103,16 @@ def test_dvc_plots_draw_one_line_per_series(one):
         ]
         assert sorted(grouped) == sorted([*series, "rev"]), path
         drawn = pd.DataFrame(spec["data"]["values"])
-        table = pd.read_csv(one / path)
+        table = pd.read_csv(smoke_study / path)
         assert drawn.groupby(series).ngroups == table.groupby(series).ngroups > 1
         if path != "results/mia/roc.csv":  # an ROC curve may rise at one false-positive rate
             assert not drawn.duplicated([*series, "rev", encoding["x"]["field"]]).any(), path
 
 
 @pytest.fixture(scope="module")
-def three(one, tmp_path_factory):
+def three(smoke_study, tmp_path_factory):
     """A fresh clone that pulls everything."""
-    repo = clone(one, tmp_path_factory.mktemp("third") / "three")
+    repo = clone(smoke_study, tmp_path_factory.mktemp("third") / "three")
     run(repo, "dvc", "pull")
     return repo
 

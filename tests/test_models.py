@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -54,19 +56,18 @@ def test_train_save_load_roundtrip(kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_seed_decides_weights(kind, tmp_path):
-    for name, seed in [("a", 0), ("b", 0), ("c", 1)]:
-        train_tiny(kind, tmp_path / name, seed=seed)
-    a, b, c = (load_file(tmp_path / name / "model.safetensors") for name in "abc")
+def test_seed_decides_weights(kind, trained_tiny, tmp_path):
+    train_tiny(kind, tmp_path, seed=0)
+    folders = (trained_tiny(kind, seed=0), tmp_path, trained_tiny(kind, seed=1))
+    a, b, c = (load_file(folder / "model.safetensors") for folder in folders)
     assert a.keys() == b.keys() == c.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_conditioning(kind, tmp_path):
-    train_tiny(kind, tmp_path, epochs=1)
-    adapter = load_adapter({"kind": kind, "source": tmp_path})
+def test_conditioning(kind, trained_tiny):
+    adapter = load_adapter({"kind": kind, "source": trained_tiny(kind)})
     meta = pd.DataFrame({"artist": ["artist2", "artist0", None, float("nan")]})
     assert adapter.condition(meta).tolist() == [2, 0, 3, 3]
     assert adapter.null_condition(3).tolist() == [3, 3, 3]
@@ -74,9 +75,9 @@ def test_conditioning(kind, tmp_path):
         adapter.condition(pd.DataFrame({"artist": ["artist1", "stranger"]}))
 
 
-def test_frontend_pads_short_clips_with_silence(tmp_path):
-    train_tiny("embedded_diffusion", tmp_path, epochs=1)
-    frontend = load_adapter({"kind": "embedded_diffusion", "source": tmp_path}).parts["frontend"]
+def test_frontend_pads_short_clips_with_silence(trained_tiny):
+    spec = {"kind": "embedded_diffusion", "source": trained_tiny("embedded_diffusion")}
+    frontend = load_adapter(spec).parts["frontend"]
     short = torch.randn(2, 1, SAMPLES // 4)
     mel = frontend.log_mel(short)
     assert mel.shape == (2, FRONTEND["n_mels"], FRONTEND["frames"])
@@ -84,9 +85,8 @@ def test_frontend_pads_short_clips_with_silence(tmp_path):
     assert frontend.log_mel(torch.randn(2, 1, SAMPLES * 2)).shape[-1] == FRONTEND["frames"]
 
 
-def test_ar_logits_are_normalised_and_causal(tmp_path):
-    train_tiny("embedded_ar", tmp_path)
-    adapter = load_adapter({"kind": "embedded_ar", "source": tmp_path})
+def test_ar_logits_are_normalised_and_causal(trained_tiny):
+    adapter = load_adapter({"kind": "embedded_ar", "source": trained_tiny("embedded_ar")})
     codes = torch.randint(adapter.vocab_size, (2, 1, FRONTEND["frames"]))
     cond = adapter.condition(pd.DataFrame({"artist": ["artist0", "artist1"]}))
     with torch.inference_mode():
@@ -158,7 +158,7 @@ def test_epsilon_from_v_prediction():
     torch.testing.assert_close(adapter.epsilon(x_t, t, None), eps)
 
 
-def test_clear_errors(tmp_path):
+def test_clear_errors(trained_tiny, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nowhere.*config\.json.*model\.safetensors"):
         load_adapter({"kind": "embedded_ar", "source": str(tmp_path / "nowhere")})
     with pytest.raises(ValueError, match="unknown model kind 'gan'"):
@@ -173,7 +173,7 @@ def test_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="divisible"):
         train_model("embedded_diffusion", audio, meta, bad, 1, 0, tmp_path)
     # A folder that lost its config (e.g. a run killed before finishing) is not a model.
-    train_tiny("embedded_ar", tmp_path / "model", epochs=1)
+    shutil.copytree(trained_tiny("embedded_ar"), tmp_path / "model")
     (tmp_path / "model" / "config.json").unlink()
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_adapter({"kind": "embedded_ar", "source": str(tmp_path / "model")})

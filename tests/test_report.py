@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, study_repo
+from conftest import ROOT
 
 from audio_di.tables import HEADLINE
 
@@ -91,14 +91,9 @@ def tables_in(page: str) -> list[list[list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    return study_repo(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="module")
-def report(study) -> ReportParser:
+def report(smoke_study) -> ReportParser:
     parser = ReportParser()
-    parser.feed((study / "results/report.html").read_text())
+    parser.feed((smoke_study / "results/report.html").read_text())
     parser.close()
     return parser
 
@@ -126,8 +121,8 @@ def test_report_is_well_formed_html(report):
     assert report.mismatches == [] and report.open == []
 
 
-def test_every_figure_is_embedded_with_its_caption(study, entries):
-    figures = sorted((study / "results/figures").glob("*.png"))
+def test_every_figure_is_embedded_with_its_caption(smoke_study, entries):
+    figures = sorted((smoke_study / "results/figures").glob("*.png"))
     assert len(figures) == 6
     for figure in figures:
         entry = entries[f"results/figures/{figure.name}"]
@@ -137,14 +132,14 @@ def test_every_figure_is_embedded_with_its_caption(study, entries):
         assert words(caption)[:200] in words(entry["caption"]), figure.name
 
 
-def test_verdicts_and_calibration_tables_are_rendered_and_attached(study, entries):
+def test_verdicts_and_calibration_tables_are_rendered_and_attached(smoke_study, entries):
     for table in ("verdicts", "calibration"):
         caption = (ROOT / f"workflow/report/{table}.rst").read_text()
         csv, page = entries[f"results/di/{table}.csv"], entries[f"results/summary/{table}.html"]
-        assert embedded_bytes(csv) == (study / f"results/di/{table}.csv").read_bytes()
+        assert embedded_bytes(csv) == (smoke_study / f"results/di/{table}.csv").read_bytes()
         assert page["mime_type"] == "text/html"
         shown = tables_in(embedded_bytes(page).decode())[0]
-        frame = pd.read_csv(study / f"results/di/{table}.csv")
+        frame = pd.read_csv(smoke_study / f"results/di/{table}.csv")
         assert shown[0] == list(frame.columns) and len(shown) == len(frame) + 1
         for entry in (csv, page):
             assert words(caption)[:200] in words(entry["caption"]), table
@@ -158,7 +153,7 @@ def test_every_caption_file_is_used(entries):
 
 
 @pytest.mark.browser
-def test_the_report_opens_on_the_headline_table(study):
+def test_the_report_opens_on_the_headline_table(smoke_study):
     """What a person sees on opening the report, before any click: headless Chromium runs the
     report's scripts and gives back the page they built."""
     chromium = shutil.which("chromium")
@@ -166,11 +161,11 @@ def test_the_report_opens_on_the_headline_table(study):
         pytest.fail("no chromium: sudo .ci/run installs Debian's chromium; or -m 'not browser'")
     page = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
-         "--dump-dom", (study / "results/report.html").as_uri()],
+         "--dump-dom", (smoke_study / "results/report.html").as_uri()],
         capture_output=True, text=True, timeout=300,
     ).stdout  # fmt: skip
     assert "Was this artist's music used to train that model?" in html.unescape(page)
-    headline = pd.read_csv(study / "results/summary/headline.csv", dtype=str)
+    headline = pd.read_csv(smoke_study / "results/summary/headline.csv", dtype=str)
     shown = [t for t in tables_in(page) if t and t[0] == list(HEADLINE.columns)]
     assert len(shown) == 1, tables_in(page)
     assert shown[0][1:] == headline.values.tolist()

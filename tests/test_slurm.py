@@ -1,4 +1,5 @@
-"""The smoke study through `--executor slurm` on a one-node cluster gives the local results.
+"""The smoke study through `--executor slurm` on a one-node cluster gives the local results
+(conftest's smoke_study).
 
 The cluster comes from Debian packages that .ci/run installs; if its daemons cannot start,
 the test fails with their logs rather than skipping.
@@ -10,10 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, SMOKE
 from slurm_cluster import SNAKEMAKE_OPTIONS, ClusterError, cluster_jobs, local_cluster
-
-SMOKE = ROOT / "tests/config/smoke.yaml"
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -44,8 +43,7 @@ def run_smoke(workdir: Path, *options: str) -> None:
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-10000:]
 
 
-def test_smoke_study_on_slurm_matches_a_local_run(cluster, tmp_path):
-    run_smoke(tmp_path / "local", "--cores", "2")
+def test_smoke_study_on_slurm_matches_a_local_run(smoke_study, cluster, tmp_path):
     run_smoke(tmp_path / "slurm", *SNAKEMAKE_OPTIONS)
     # The plugin names each job's rule in its comment: costly rules went through the queue
     # and succeeded there, light ones (localrules) did not.
@@ -57,7 +55,7 @@ def test_smoke_study_on_slurm_matches_a_local_run(cluster, tmp_path):
     for model in ("diffusion_tiny", "ar_tiny", "ar_ref"):
         path = f"results/features/{model}.parquet"
         pd.testing.assert_frame_equal(
-            pd.read_parquet(tmp_path / "slurm" / path), pd.read_parquet(tmp_path / "local" / path)
+            pd.read_parquet(tmp_path / "slurm" / path), pd.read_parquet(smoke_study / path)
         )
     for table in [
         "results/mia/metrics.csv",
@@ -66,5 +64,5 @@ def test_smoke_study_on_slurm_matches_a_local_run(cluster, tmp_path):
         "results/di/calibration.csv",
     ]:
         pd.testing.assert_frame_equal(
-            pd.read_csv(tmp_path / "slurm" / table), pd.read_csv(tmp_path / "local" / table)
+            pd.read_csv(tmp_path / "slurm" / table), pd.read_csv(smoke_study / table)
         )

@@ -79,10 +79,3 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         raise RuntimeError("killed")
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
-
-
-def test_the_user_manifest_table_is_its_schema():
-    schema = tables.USER_MANIFEST_SCHEMA
-    assert list(tables.USER_MANIFEST.columns) == list(schema["properties"])
-    assert set(schema["required"]) <= set(schema["properties"])
-    assert schema["additionalProperties"] is False
