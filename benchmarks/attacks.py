@@ -32,11 +32,7 @@ PARAMS = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").re
 CORPUS = next(iter(PARAMS["corpora"].values()))
 SAMPLE_RATE = CORPUS["sample_rate"]
 SECONDS = CORPUS["clip_seconds"]
-CONFIG = {
-    **PARAMS["embedded"]["embedded_diffusion"],
-    "frontend": PARAMS["embedded"]["frontend"],
-    "sample_rate": SAMPLE_RATE,
-}
+CONFIG = {**PARAMS["embedded"]["embedded_diffusion"], "sample_rate": SAMPLE_RATE}
 
 
 def synthetic_clips(n: int, seed: int = 0, artists: int = 4) -> tuple[np.ndarray, pd.DataFrame]:

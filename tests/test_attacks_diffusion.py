@@ -309,3 +309,23 @@ def test_seed_or_timestep_changes_features(name, tiny):
     if name == "pia":
         first.columns = second.columns = ["t"]
     assert not np.allclose(first, second)
+
+
+def test_reference_loss_subtracts_the_reference_null_loss_on_the_same_noise():
+    # Target: the exact oracle under its condition (error 0); reference: the same oracle,
+    # which predicts 0 under the null condition (error eps^2). With the target as its own
+    # reference, the attack is CLiD's conditional gap.
+    settings = {"timesteps": [20, 300], "draws": 2, "seed": 1}
+    audio, meta = clips(3, seed=7)
+    target = exact()
+    table = extract_features(target, audio, meta, {"reference_loss": settings}, 3, target)
+    gap = extract_features(target, audio, meta, {"clid": settings}, 3)
+    noise = torch.stack(
+        [torch.stack([clip_noise(c, d, 1, SHAPE) for c in meta["clip_id"]]) for d in range(2)]
+    ).double()
+    expected = -noise.pow(2).flatten(2).mean(dim=2).mean(dim=0)
+    for t in ("t20", "t300", "mean"):
+        np.testing.assert_allclose(table[f"reference_loss__{t}"], expected, rtol=1e-5)
+        np.testing.assert_allclose(table[f"reference_loss__{t}"], gap[f"clid__{t}"], rtol=1e-5)
+    with pytest.raises(ValueError, match="needs a reference model"):
+        extract_features(target, audio, meta, {"reference_loss": settings}, 3)

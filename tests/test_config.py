@@ -56,8 +56,21 @@ def test_wrong_type_stops_the_run_naming_it(tmp_path):
             "models.diffusion_overfit: give regime",
         ),
         (
-            lambda c: c["models"]["diffusion_overfit"].update(kind="musicgen"),
-            "models.diffusion_overfit: a musicgen model is not trained here; give its source",
+            lambda c: c["models"].update(extra={"kind": "musicgen", "corpus": "embedded"}),
+            "models.extra: a musicgen model is not trained here; give its source",
+        ),
+        (
+            lambda c: c["models"]["ar_overfit"].update(base="diffusion_base"),
+            "models.ar_overfit.base: 'diffusion_base' is a embedded_diffusion",
+        ),
+        (
+            lambda c: c["models"]["diffusion_at_scale"].update(base="diffusion_overfit"),
+            "models.diffusion_at_scale.base: 'diffusion_overfit' must name another model",
+        ),
+        (lambda c: c["models"]["ar_overfit"].update(base="ar_overfit"), "must name another"),
+        (
+            lambda c: c["models"]["ar_reference"].update(source="x/y", base="ar_overfit"),
+            "models.ar_reference: give regime",
         ),
         (
             lambda c: c["models"]["ar_overfit"].update(window="clip"),

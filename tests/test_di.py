@@ -8,6 +8,7 @@ from scipy import stats
 from sklearn.linear_model import Ridge
 
 from audio_di.di.designs import (
+    collection_auc,
     contamination_curve,
     false_positive_rate,
     null_pvalues,
@@ -200,3 +201,8 @@ def test_holm_benchmark_counts_families_with_any_detection():
     p = np.array([[0.03, 0.04], [0.01, 0.04], [0.5, 0.6]])
     # Row 0 flags unadjusted only (Holm: 0.06, 0.06); row 1 both ways (0.02, 0.04).
     assert familywise(p, 0.05) == pytest.approx((2 / 3, 1 / 3))
+
+
+def test_collection_auc_counts_smaller_member_p_values_and_half_the_ties():
+    # Member p 0.01 beats all three non-members; 0.2 beats 0.5, ties 0.2 and loses to 0.1.
+    assert collection_auc(np.array([0.01, 0.2]), np.array([0.1, 0.2, 0.5])) == 4.5 / 6

@@ -177,3 +177,17 @@ def test_clear_errors(trained_tiny, tmp_path):
     (tmp_path / "model" / "config.json").unlink()
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_adapter({"kind": "embedded_ar", "source": str(tmp_path / "model")})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fine_tuning_keeps_the_base_front_end_and_codebook(kind, tmp_path):
+    train_tiny(kind, tmp_path / "base", epochs=1)
+    audio, meta = clips(12, seed=1)
+    log = train_model(kind, audio, meta, {}, 2, 0, tmp_path / "tuned", base=tmp_path / "base")
+    assert list(log["epoch"]) == [1, 2]
+    base, tuned = (load_adapter({"kind": kind, "source": tmp_path / n}) for n in ("base", "tuned"))
+    assert tuned.config["fine_tuned_from"] == str(tmp_path / "base")
+    before, after = base.parts.state_dict(), tuned.parts.state_dict()
+    kept = [k for k in before if k.startswith(("frontend.", "tokenizer."))]
+    assert kept and all(torch.equal(before[k], after[k]) for k in kept)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("net."))

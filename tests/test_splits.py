@@ -1,7 +1,13 @@
 import pandas as pd
 import pytest
 
-from audio_di.splits import LeakageError, check_leakage, make_splits, training_clips
+from audio_di.splits import (
+    LeakageError,
+    check_leakage,
+    make_splits,
+    trained_works,
+    training_clips,
+)
 
 
 def fake_manifest(artists=("a", "b", "c"), works=4, clips=3, filler=()):
@@ -82,3 +88,18 @@ def test_training_clips_adds_a_nested_filler_subset():
     assert reference["filler"].all() and set(reference["clip_id"]) <= set(small["clip_id"])
     with pytest.raises(ValueError, match="filler clips"):
         training_clips(splits, 1000, seed=0)
+
+
+def test_trained_works_keeps_a_nested_subset_of_member_train_works():
+    manifest = fake_manifest(works=10, filler=("f",))
+    splits = make_splits(manifest, ["a", "b"], 0.5, seed=0, filler_artists=["f"])
+    assert trained_works(splits, None, seed=0) is splits
+    two, three = trained_works(splits, 2, seed=0), trained_works(splits, 3, seed=0)
+    offered = (two["artist_status"] == "member") & (two["role"] == "train") & ~two["filler"]
+    assert two[offered].groupby("artist")["work_id"].nunique().to_dict() == {"a": 2, "b": 2}
+    assert set(two["work_id"]) <= set(three["work_id"])
+    # Held-out works, non-member artists and filler are untouched.
+    kept = splits[(splits["role"] == "heldout") | (splits["artist_status"] == "nonmember")]
+    assert set(kept["clip_id"]) <= set(two["clip_id"])
+    assert set(splits.loc[splits["filler"], "clip_id"]) <= set(two["clip_id"])
+    assert set(training_clips(two, 0, seed=0)["work_id"]) == set(two[offered]["work_id"])

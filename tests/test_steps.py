@@ -21,7 +21,14 @@ from audio_di.steps.reporting import (
     headline_table,
     headline_text,
 )
-from audio_di.tables import ARTIST_AUC, CORPUS_MANIFEST, FEATURES, HEADLINE, MEMBER_SIGNS
+from audio_di.tables import (
+    ARTIST_AUC,
+    COLLECTION_AUC,
+    CORPUS_MANIFEST,
+    FEATURES,
+    HEADLINE,
+    MEMBER_SIGNS,
+)
 
 ATTACKS = {"autoregressive": {"nll": {}, "zlib": {}, "reference": {}}}
 
@@ -148,12 +155,16 @@ def headline_inputs() -> tuple[pd.DataFrame, ...]:
         columns=["model", "method", "alpha", "false_positive_rate", "fpr_ci_low", "fpr_ci_high",
                  "within_bound"],
     )  # fmt: skip
-    return mia, verdicts, curves, calibrated
+    collection_auc = pd.DataFrame(
+        [("m", "crossfit", 5, 0.9, 400, 400), ("m", "crossfit", 10, 0.95, 400, 4)],
+        columns=list(COLLECTION_AUC.columns),
+    )
+    return mia, verdicts, curves, calibrated, collection_auc
 
 
 def with_reference(detects: bool) -> tuple:
     """headline_inputs with a reference model `r` for `m`, trained on no evaluated artist."""
-    mia, verdicts, curves, calibrated = headline_inputs()
+    mia, verdicts, curves, calibrated, collection_auc = headline_inputs()
     reference = verdicts.assign(
         model="r", p_value=0.3, verdict="not detected", artist_status="member"
     )
@@ -164,6 +175,7 @@ def with_reference(detects: bool) -> tuple:
         pd.concat([verdicts, reference], ignore_index=True),
         curves,
         pd.concat([calibrated, calibrated.assign(model="r")]),
+        collection_auc,
         {"m": "r", "r": None},
         frozenset({"r"}),
     )
@@ -176,6 +188,7 @@ def test_headline_carries_the_auc_interval_and_the_calibration_per_procedure():
     crossfit, split = model["dataset_inference"]["crossfit"], model["dataset_inference"]["split"]
     assert crossfit["calibrated"] and not split["calibrated"]
     assert crossfit["claim"]["holds"] and not split["claim"]["holds"]
+    assert crossfit["collection_auc"] == {"5": 0.9, "10": 0.95} and split["collection_auc"] == {}
     assert split["member_artists"] == {"detected": 1, "inconclusive": 1, "of": 2}
     assert metrics["calibration_warning"][0].startswith("m/split: null false-positive rate 0.200")
 
@@ -205,10 +218,15 @@ def test_headline_table_and_text_say_the_same_in_words():
     assert crossfit["best per-clip AUC [95% CI]"] == "0.600 [0.550, 0.660] (nll__mean)"
     assert crossfit["member artists"] == "2 of 2 (0 inconclusive)"
     assert crossfit["claim"] == "holds" and crossfit["null false-positive rate"] == "0.050"
+    assert crossfit["collection AUC (works a side)"] == "0.900 (5), 0.950 (10)"
+    assert split["collection AUC (works a side)"] == "-"
     assert split["claim"] == "fails: a member not at p < 0.01"
     assert split["null false-positive rate"] == "0.200 (off alpha)"
     lines = headline_text(metrics).splitlines()
-    expected = "m per-clip AUC 0.600 members 2/2 crossfit, 1/2 split non-members 0/1 crossfit, "
+    expected = (
+        "m per-clip AUC 0.600 collection AUC 0.950 members 2/2 crossfit, 1/2 split "
+        "non-members 0/1 crossfit, "
+    )
     assert " ".join(lines[1].split()) == expected + "0/1 split claim holds (crossfit)"
     assert lines[2].endswith("reference claim (detects none) holds (crossfit, split)")
     assert lines[3].startswith("  calibration: m/split: null false-positive rate 0.200")
@@ -246,8 +264,9 @@ def test_mia_orients_each_feature_by_the_sign_its_table_carries(corpus):
 
 
 def test_a_procedure_without_null_trials_says_so():
-    mia, verdicts, curves, calibrated = headline_inputs()
-    metrics = headline(mia, verdicts, curves, calibrated[calibrated["method"] == "crossfit"])
+    mia, verdicts, curves, calibrated, collection_auc = headline_inputs()
+    calibrated = calibrated[calibrated["method"] == "crossfit"]
+    metrics = headline(mia, verdicts, curves, calibrated, collection_auc)
     assert metrics["models"]["m"]["dataset_inference"]["split"]["calibrated"] is None
     table = headline_table(metrics).set_index("procedure")
     assert table.loc["split", "null false-positive rate"] == "no null trials"

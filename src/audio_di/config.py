@@ -69,11 +69,26 @@ def check_study(config: dict) -> None:
                     f"models.{name}: give regime (trained here) or source (a trained "
                     "model), not both"
                 )
+            if "base" in model:
+                raise ValueError(f"models.{name}.base: a model with a source is not trained here")
             continue
         if model["kind"] not in EMBEDDED_KINDS:
             raise ValueError(
                 f"models.{name}: a {model['kind']} model is not trained here; give its source"
             )
+        base = model.get("base")
+        if base is not None:
+            other = config["models"].get(base)
+            if other is None or base == name or "base" in other or "source" in other:
+                raise ValueError(
+                    f"models.{name}.base: {base!r} must name another model trained here that "
+                    "is not fine-tuned itself"
+                )
+            if (other["kind"], other["corpus"]) != (model["kind"], model["corpus"]):
+                raise ValueError(
+                    f"models.{name}.base: {base!r} is a {other['kind']} on corpus "
+                    f"{other['corpus']!r}; a base must match the model's kind and corpus"
+                )
         regime = config["regimes"].get(model["regime"])
         if regime is None:
             raise ValueError(

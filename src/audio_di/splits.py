@@ -144,6 +144,25 @@ def evaluation_sets(splits: pd.DataFrame) -> pd.DataFrame:
     return evaluated
 
 
+def trained_works(splits: pd.DataFrame, member_works: int | None, seed: int) -> pd.DataFrame:
+    """The splits as a model trained on `member_works` of each member artist's train works
+    sees them: the member artists' other train works are dropped, since they were neither
+    trained on nor held out. None keeps every row.
+
+    The works are a seeded draw per artist, so a larger `member_works` sees a superset.
+    """
+    if member_works is None:
+        return splits
+    offered = (splits["role"] == "train") & (splits["artist_status"] == "member")
+    offered &= ~splits["filler"].astype(bool)
+    dropped = []
+    for artist, clips in splits[offered].groupby("artist", sort=True):
+        works = sorted(clips["work_id"].unique())
+        order = named_rng(seed, artist, "member_works").permutation(len(works))
+        dropped += [works[i] for i in order[member_works:]]
+    return splits[~(offered & splits["work_id"].isin(dropped))].reset_index(drop=True)
+
+
 def training_clips(
     splits: pd.DataFrame, filler_clips: int, seed: int, members: bool = True
 ) -> pd.DataFrame:

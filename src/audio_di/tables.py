@@ -92,7 +92,7 @@ REJECTED = Table(
 )
 SPLITS = Table(
     "splits",
-    ("results/splits/<corpus>.csv",),
+    ("results/splits/<corpus>.csv", "results/splits/models/<model>.csv"),
     "clip",
     ("clip_id", "artist", "work_id", "artist_status", "role", "filler"),
 )
@@ -197,6 +197,12 @@ PVALUE_VS_N = Table(
     "model x artist x method x n",
     ("model", "artist", "method", *PVALUE_CURVE, "artist_status"),
 )
+COLLECTION_AUC = Table(
+    "collection AUC",
+    ("results/di/collection_auc.csv", "results/di/models/<model>/collection_auc.csv"),
+    "model x method x n (works a side that every evaluated artist can supply)",
+    ("model", "method", "n", "auc", "member_collections", "nonmember_collections"),
+)
 NULL_PVALUES = Table(
     "null p-values",
     ("results/di/null_pvalues.csv", "results/di/models/<model>/null_pvalues.csv"),
@@ -233,6 +239,7 @@ HEADLINE = Table(
         "model",
         "best per-clip AUC [95% CI]",
         "procedure",
+        "collection AUC (works a side)",
         "member artists",
         "non-member artists",
         "claim",
@@ -308,6 +315,7 @@ TABLES = (
     NULL_PVALUES,
     CALIBRATION,
     CONTAMINATION,
+    COLLECTION_AUC,
     HEADLINE,
     AUDIT_VERDICTS,
     AUDIT_PVALUE_VS_N,

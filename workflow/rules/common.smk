@@ -78,6 +78,27 @@ def training_regime(model):
     }
 
 
+def member_works(model):
+    """How many of each member artist's train works the model trains on (None: all)."""
+    regime = MODELS[model].get("regime")
+    return config["regimes"][regime].get("member_works") if regime else None
+
+
+def model_splits(wildcards):
+    return f"results/splits/models/{wildcards.model}.csv"
+
+
+def base_folder(model):
+    """The folder of the model that `model` is fine-tuned from, or None."""
+    base = MODELS[model].get("base")
+    return f"results/models/{base}" if base else None
+
+
+def base_files(model):
+    base = MODELS[model].get("base")
+    return model_files(base) if base else []
+
+
 def reference_models():
     """The models trained on no evaluated artist (a regime with `members: false`)."""
     return sorted(

@@ -19,13 +19,14 @@ rule audio_statistics:
 rule di_model:
     input:
         features="results/features/{model}.parquet",
-        splits=lambda wc: f"results/splits/{model_corpus(wc)}.csv",
+        splits=model_splits,
         stats=lambda wc: f"results/blind/{model_corpus(wc)}_stats.parquet",
     output:
         verdicts="results/di/models/{model}/verdicts.csv",
         curves="results/di/models/{model}/pvalue_vs_n.csv",
         null="results/di/models/{model}/null_pvalues.csv",
         contamination="results/di/models/{model}/contamination.csv",
+        collection_auc="results/di/models/{model}/collection_auc.csv",
     params:
         di=canonical(config["di"]),
         seed=config["seed"],
@@ -47,6 +48,9 @@ rule di_collect:
         contamination=expand(
             "results/di/models/{model}/contamination.csv", model=sorted(MODELS)
         ),
+        collection_auc=expand(
+            "results/di/models/{model}/collection_auc.csv", model=sorted(MODELS)
+        ),
     output:
         verdicts=report(
             "results/di/verdicts.csv",
@@ -57,6 +61,7 @@ rule di_collect:
         curves="results/di/pvalue_vs_n.csv",
         null="results/di/null_pvalues.csv",
         contamination="results/di/contamination.csv",
+        collection_auc="results/di/collection_auc.csv",
         calibration=report(
             "results/di/calibration.csv",
             caption="../report/calibration.rst",

@@ -3,7 +3,7 @@ rule features:
     input:
         model=model_inputs,
         manifest=lambda wc: manifest_of(model_corpus(wc)),
-        splits=lambda wc: f"results/splits/{model_corpus(wc)}.csv",
+        splits=model_splits,
     output:
         temp("results/features/shards/{model}/{shard}.parquet"),
     params:

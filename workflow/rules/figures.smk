@@ -57,6 +57,7 @@ rule headline_metrics:
         verdicts="results/di/verdicts.csv",
         curves="results/di/pvalue_vs_n.csv",
         calibration="results/di/calibration.csv",
+        collection_auc="results/di/collection_auc.csv",
     output:
         "results/metrics.json",
     params:

@@ -1,7 +1,7 @@
 rule mia:
     input:
         features=expand("results/features/{model}.parquet", model=sorted(MODELS)),
-        splits=[f"results/splits/{MODELS[m]['corpus']}.csv" for m in sorted(MODELS)],
+        splits=expand("results/splits/models/{model}.csv", model=sorted(MODELS)),
     output:
         metrics="results/mia/metrics.csv",
         roc="results/mia/roc.csv",

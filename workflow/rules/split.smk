@@ -15,3 +15,23 @@ rule split:
         "results/logs/split/{corpus}.log",
     script:
         "../scripts/split.py"
+
+
+# The splits as one model sees them: a regime with `member_works` trains on only some of
+# each member artist's train works, and the others leave that model's evaluation.
+rule model_splits:
+    input:
+        lambda wc: f"results/splits/{model_corpus(wc)}.csv",
+    output:
+        "results/splits/models/{model}.csv",
+    params:
+        member_works=lambda wc: member_works(wc.model),
+        min_works=MIN_WORKS,
+        seed=config["seed"],
+    localrule: True
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/split/models/{model}.log",
+    script:
+        "../scripts/model_splits.py"

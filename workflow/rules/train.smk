@@ -1,7 +1,8 @@
 rule train:
     input:
         manifest=lambda wc: manifest_of(model_corpus(wc)),
-        splits=lambda wc: f"results/splits/{model_corpus(wc)}.csv",
+        splits=model_splits,
+        base=lambda wc: base_files(wc.model),
     output:
         weights="results/models/{model}/model.safetensors",
         config="results/models/{model}/config.json",
@@ -10,10 +11,10 @@ rule train:
     params:
         kind=lambda wc: MODELS[wc.model]["kind"],
         architecture=lambda wc: canonical(config["embedded"][MODELS[wc.model]["kind"]]),
-        frontend=canonical(config["embedded"]["frontend"]),
         regime=lambda wc: training_regime(wc.model),
         sample_rate=lambda wc: CORPORA[model_corpus(wc)]["sample_rate"],
         device=lambda wc: model_device(wc.model),
+        base=lambda wc: base_folder(wc.model),
         seed=config["seed"],
     threads: 1
     resources:

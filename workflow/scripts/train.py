@@ -15,11 +15,12 @@ with log_to(snakemake.log[0], f"train {snakemake.wildcards.model}") as job:
         read_table(snakemake.input.splits, SPLITS),
         regime=params.regime,
         architecture=params.architecture,
-        frontend=params.frontend,
         sample_rate=params.sample_rate,
         seed=params.seed,
         out_dir=Path(snakemake.output.weights).parent,
         device=params.device,
+        base=params.base,
     )
     write_table(clips, snakemake.output.clips, TRAIN_CLIPS)
-    job.summary(f"{params.regime['epochs']} epochs on {len(clips)} clips")
+    start = f"fine-tuned from {params.base}, " if params.base else ""
+    job.summary(f"{start}{params.regime['epochs']} epochs on {len(clips)} clips")

@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 import torch
 
+# The per-batch dict extraction shares with every attack (the reference model, caches).
+from audio_di.attacks.autoregressive import BATCH
 from audio_di.models.base import DiffusionAdapter
 from audio_di.seeding import stable_seed
 
@@ -381,3 +383,49 @@ def conditional_gap(
     null_cond = tile(adapter.null_condition(len(x0)), copies)
     null = _mse(_eps(adapter, x_t, t, null_cond, x0.dtype), eps)
     return _per_timestep(true - null, timesteps, draws, len(x0))
+
+
+def reference_loss(
+    adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
+) -> dict[str, torch.Tensor]:
+    """Denoising loss minus a reference model's, on the same noise and timestep (lower:
+    member). Features `t<step>` (mean over draws) and `mean` over timesteps.
+
+    The reference (a base checkpoint that never saw the evaluated clips) scores each clip
+    under the null condition: it may not know the clip's artist, and its loss is there to
+    measure how hard the audio is to denoise, not how well a label explains it. Pairing the
+    noise removes the draw's own variance from the difference. The reference comes through
+    extract_features(..., reference=...), i.e. settings[BATCH]["reference"].
+
+    Paper: Carlini et al., "Membership Inference Attacks From First Principles",
+    arXiv:2112.03570 (offline calibration by reference models), as applied to diffusion
+    losses at a fixed timestep in Carlini et al., "Extracting Training Data from Diffusion
+    Models", arXiv:2301.13188.
+    """
+    ref = (settings.get(BATCH) or {}).get("reference")
+    if not isinstance(ref, DiffusionAdapter):
+        raise ValueError(
+            "attack 'reference_loss' needs a DiffusionAdapter reference model: "
+            f"call extract_features(..., reference=<DiffusionAdapter>), not {type(ref).__name__}"
+        )
+    if ref.sample_rate != adapter.sample_rate:
+        raise ValueError(
+            f"the reference model runs at {ref.sample_rate} Hz but the audio is at "
+            f"{adapter.sample_rate} Hz (the target model's rate)"
+        )
+    timesteps = [int(t) for t in settings["timesteps"]]
+    draws, seed = int(settings["draws"]), int(settings["seed"])
+    x0 = adapter.encode(audio)
+    ref_x0 = ref.encode(audio[:, :1].expand(-1, ref.channels, -1).to(ref.device))
+    if ref_x0.shape != x0.shape:
+        raise ValueError(
+            f"the reference model encodes a clip as {tuple(ref_x0.shape[1:])}, the target as "
+            f"{tuple(x0.shape[1:])}: paired noise needs the same shape"
+        )
+    copies = len(timesteps) * draws
+    t, eps, x_t = _noised(adapter, x0, meta, timesteps, draws, seed)
+    target = _mse(_eps(adapter, x_t, t, tile(adapter.condition(meta), copies), x0.dtype), eps)
+    t_ref, eps_ref, x_t_ref = _noised(ref, ref_x0, meta, timesteps, draws, seed)
+    null = tile(ref.null_condition(len(x0)), copies)
+    calibration = _mse(_eps(ref, x_t_ref, t_ref, null, ref_x0.dtype), eps_ref)
+    return _per_timestep(target - calibration.to(target.device), timesteps, draws, len(x0))

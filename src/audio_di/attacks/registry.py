@@ -107,6 +107,15 @@ ATTACKS: dict[str, Attack] = {
             defaults={"timesteps": (50, 100, 200, 300, 500), "draws": 1, "seed": 0},
         ),
         Attack(
+            name="reference_loss",
+            family="diffusion",
+            fn="diffusion.reference_loss",
+            paper="arXiv:2112.03570",
+            member_sign=-1,
+            defaults={"timesteps": (20, 50, 100, 200), "draws": 2, "seed": 0},
+            needs_reference=True,
+        ),
+        Attack(
             name="nll",
             family="autoregressive",
             fn="autoregressive.nll",

@@ -25,6 +25,7 @@ class CurvePoint:
     p_q25: float
     p_q75: float
     detect_rate: float
+    p: np.ndarray  # one per resample, for the collection-level AUC (not a table column)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,18 @@ def _pick(pool: np.ndarray, n: int, trials: int, rng) -> np.ndarray:
 def pvalue_vs_n(works: Works, method: str, settings: DISettings) -> pd.DataFrame:
     """p-value quartiles and detection rate over `resamples` random subsets of n works a
     side, for every n in the grid that both sets can supply and the largest they can."""
+    return curve_table(curve_points(works, method, settings))
+
+
+def curve_table(points: list[CurvePoint]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [[getattr(point, column) for column in PVALUE_CURVE] for point in points],
+        columns=list(PVALUE_CURVE),
+    )
+
+
+def curve_points(works: Works, method: str, settings: DISettings) -> list[CurvePoint]:
+    """The points of pvalue_vs_n, each with its resamples' p-values."""
     suspect = np.arange(works.suspect_works)
     validation = np.arange(works.suspect_works, len(works.x))
     largest = min(len(suspect), len(validation))
@@ -65,9 +78,18 @@ def pvalue_vs_n(works: Works, method: str, settings: DISettings) -> pd.DataFrame
                 p_q25=q25,
                 p_q75=q75,
                 detect_rate=float((p < settings.alpha).mean()),
+                p=p,
             )
         )
-    return pd.DataFrame(rows, columns=list(PVALUE_CURVE))
+    return rows
+
+
+def collection_auc(member_p: np.ndarray, nonmember_p: np.ndarray) -> float:
+    """AUC of collections scored by their DI p-value (smaller: member): the chance that a
+    member collection has the smaller p than a non-member one, ties counting half."""
+    ranks = stats.rankdata(np.r_[-np.asarray(member_p), -np.asarray(nonmember_p)])
+    m, k = len(member_p), len(nonmember_p)
+    return float((ranks[:m].sum() - m * (m + 1) / 2) / (m * k))
 
 
 def null_pvalues(works: Works, method: str, trials: int, settings: DISettings) -> pd.DataFrame:

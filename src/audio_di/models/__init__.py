@@ -2,7 +2,7 @@
 
 Each class has `from_pretrained(source, device)` (kinds in PRETRAINED also take `revision`
 and `dtype`); kinds the workflow trains itself also have
-`train(audio, meta, config, epochs, seed, out_dir, device)`.
+`train(audio, meta, config, epochs, seed, out_dir, device, base)`.
 """
 
 from __future__ import annotations
@@ -94,8 +94,10 @@ def train_model(
     seed: int,
     out_dir: Path,
     device: str = "cpu",
+    base: Path | None = None,
 ) -> pd.DataFrame:
-    """Train a model of `kind` on clips (N, samples) and their manifest rows into out_dir.
+    """Train a model of `kind` on clips (N, samples) and their manifest rows into out_dir,
+    from scratch or, given `base` (a folder of the same kind), by fine-tuning that model.
 
     Returns the loss log (epoch, loss), also written to out_dir/loss.csv.
     """
@@ -103,4 +105,4 @@ def train_model(
     if not hasattr(cls, "train"):
         trainable = sorted(k for k, c in MODELS.items() if hasattr(c, "train"))
         raise ValueError(f"model kind {kind!r} is not trained here; trainable kinds: {trainable}")
-    return cls.train(audio, meta, config, epochs, seed, Path(out_dir), device)
+    return cls.train(audio, meta, config, epochs, seed, Path(out_dir), device, base)

@@ -142,8 +142,11 @@ class EmbeddedModel(Adapter):
         """Modules besides the front end, from `config` including `_library_configs`."""
 
     @abstractmethod
-    def _training_inputs(self, mel: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Normalised training mels (clips, n_mels, frames) -> what `_loss` takes, per clip."""
+    def _training_inputs(
+        self, mel: torch.Tensor, generator: torch.Generator, fit: bool
+    ) -> torch.Tensor:
+        """Normalised training mels (clips, n_mels, frames) -> what `_loss` takes, per clip;
+        `fit` fits what the kind learns from the data before training (the AR codebook)."""
 
     @abstractmethod
     def _loss(
@@ -189,8 +192,15 @@ class EmbeddedModel(Adapter):
         seed: int,
         out_dir: Path,
         device: str = "cpu",
+        base: Path | None = None,
     ) -> pd.DataFrame:
-        """Fit on clips (N, samples) and manifest rows; save into out_dir; return the loss log."""
+        """Fit on clips (N, samples) and manifest rows; save into out_dir; return the loss log.
+
+        With `base` (a folder this class saved), fine-tune that model instead: its modules,
+        front-end statistics and codebook are kept, and `config` is not used.
+        """
+        if base is not None:
+            return cls._fine_tune(audio, meta, Path(base), epochs, seed, Path(out_dir), device)
         required = (*cls.params, *TRAINING_KEYS, "frontend", "sample_rate")
         missing = [k for k in required if k not in config]
         missing += [f"frontend.{k}" for k in FRONTEND_KEYS if k not in config.get("frontend", {})]
@@ -211,11 +221,38 @@ class EmbeddedModel(Adapter):
         with torch.no_grad():
             mel = torch.cat([frontend.log_mel(x) for x in _audio_chunks(audio, model.device)])
             frontend.fit(mel)
-            inputs = model._training_inputs(frontend.normalise(mel).cpu(), generator)
+            inputs = model._training_inputs(frontend.normalise(mel).cpu(), generator, fit=True)
         losses = model._fit(inputs, model.condition(meta).cpu(), epochs, generator)
 
-        log = pd.DataFrame({"epoch": range(1, epochs + 1), "loss": losses})
-        model.save(Path(out_dir), log)
+        return model._save_log(Path(out_dir), losses)
+
+    @classmethod
+    def _fine_tune(
+        cls,
+        audio: np.ndarray,
+        meta: pd.DataFrame,
+        base: Path,
+        epochs: int,
+        seed: int,
+        out_dir: Path,
+        device: str,
+    ) -> pd.DataFrame:
+        if len(audio) != len(meta):
+            raise ValueError(f"{len(audio)} clips but {len(meta)} manifest rows")
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        model = cls.from_pretrained(base, device)
+        model.config = {**model.config, "fine_tuned_from": str(base)}
+        frontend = model.parts["frontend"]
+        with torch.no_grad():
+            mel = torch.cat([frontend(x) for x in _audio_chunks(audio, model.device)]).cpu()
+            inputs = model._training_inputs(mel, generator, fit=False)
+        losses = model._fit(inputs, model.condition(meta).cpu(), epochs, generator)
+        return model._save_log(out_dir, losses)
+
+    def _save_log(self, out_dir: Path, losses: list[float]) -> pd.DataFrame:
+        log = pd.DataFrame({"epoch": range(1, len(losses) + 1), "loss": losses})
+        self.save(out_dir, log)
         return log
 
     def _fit(
@@ -328,7 +365,7 @@ class EmbeddedDiffusion(EmbeddedModel, DiffusionAdapter):
         down_blocks.0, ..., mid_block, up_blocks.N, conv_norm_out, conv_out."""
         return module_groups(self.parts["net"])
 
-    def _training_inputs(self, mel, generator):
+    def _training_inputs(self, mel, generator, fit):
         return mel[:, None]
 
     def _loss(self, x0, cond, generator):
@@ -388,10 +425,10 @@ class EmbeddedAR(EmbeddedModel, AutoregressiveAdapter):
         out = self.parts["net"](input_ids=ids).logits[..., : self.vocab_size]
         return out.log_softmax(dim=-1)[:, None]
 
-    def _training_inputs(self, mel, generator):
-        frames = mel.transpose(1, 2).reshape(-1, mel.shape[1])
+    def _training_inputs(self, mel, generator, fit):
         tokenizer = self.parts["tokenizer"]
-        tokenizer.fit(frames, generator)
+        if fit:
+            tokenizer.fit(mel.transpose(1, 2).reshape(-1, mel.shape[1]), generator)
         return torch.cat([tokenizer(chunk.to(self.device)).cpu() for chunk in mel.split(CHUNK)])
 
     def _loss(self, codes, cond, generator):

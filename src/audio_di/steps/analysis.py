@@ -16,11 +16,13 @@ from tqdm import tqdm
 from audio_di.blind import audio_statistics, shift_test
 from audio_di.corpus.manifest import corpus_batches
 from audio_di.di.designs import (
+    collection_auc,
     contamination_curve,
+    curve_points,
+    curve_table,
     false_positive_rate,
     null_pvalues,
     pool_null,
-    pvalue_vs_n,
 )
 from audio_di.di.engine import DISettings, Works, dataset_inference, works_of
 from audio_di.di.verdict import DETECTED, holm, verdict
@@ -31,6 +33,7 @@ from audio_di.tables import (
     ARTIST_AUC,
     BLIND_STATISTICS,
     CALIBRATION,
+    COLLECTION_AUC,
     CONTAMINATION,
     MEMBER_SIGNS,
     MIA_METRICS,
@@ -148,6 +151,7 @@ DI_TABLES = {
     "curves": PVALUE_VS_N,
     "null": NULL_PVALUES,
     "contamination": CONTAMINATION,
+    "collection_auc": COLLECTION_AUC,
 }
 
 
@@ -273,11 +277,14 @@ def model_dataset_inference(
     is seeded by the study seed and the works, so the model's name changes nothing."""
     found = collections(model, features, splits, stats)
     tables: dict[str, list] = {"curves": [], "contamination": []}
+    resampled: dict[tuple, list[np.ndarray]] = {}  # (method, n, status) -> p-values
     for c in tqdm(found, desc=f"di {model}", unit="artist", file=sys.stderr):
         labels = {"model": model, "artist": c.artist, "artist_status": c.status}
         for method in settings.methods:
-            curve = pvalue_vs_n(c.works, method, settings)
-            tables["curves"].append(curve.assign(**labels, method=method))
+            points = curve_points(c.works, method, settings)
+            tables["curves"].append(curve_table(points).assign(**labels, method=method))
+            for point in points:
+                resampled.setdefault((method, point.n, c.status), []).append(point.p)
             if c.status == "member":
                 curve = contamination_curve(c.works, method, settings)
                 tables["contamination"].append(curve.assign(**labels, method=method))
@@ -287,7 +294,28 @@ def model_dataset_inference(
         "curves": pd.concat(tables["curves"], ignore_index=True)[list(PVALUE_VS_N.columns)],
         "null": null_trials(model, found, settings, known_nonmembers),
         "contamination": _concat_or_empty(tables["contamination"], list(CONTAMINATION.columns)),
+        "collection_auc": collection_aucs(model, found, resampled, settings),
     }
+
+
+def collection_aucs(
+    model: str, found: list[Collection], resampled: dict[tuple, list], settings: DISettings
+) -> pd.DataFrame:
+    """The paper's DI AUC: member collections against non-member collections of the same n
+    works a side, scored by their DI p-value, at every n of the grid that every evaluated
+    artist can supply. A collection is one resample of the p-value-vs-n curve: n suspect
+    and n validation works drawn from one artist."""
+    largest = min(min(c.works.suspect_works, c.works.validation_works) for c in found)
+    rows = []
+    for method in settings.methods:
+        for n in sorted(n for n in settings.n_grid if n <= largest):
+            member = resampled.get((method, n, "member"), [])
+            nonmember = resampled.get((method, n, "nonmember"), [])
+            if member and nonmember:
+                member, nonmember = np.concatenate(member), np.concatenate(nonmember)
+                auc = collection_auc(member, nonmember)
+                rows.append((model, method, n, auc, len(member), len(nonmember)))
+    return pd.DataFrame(rows, columns=list(COLLECTION_AUC.columns))
 
 
 def null_trials(

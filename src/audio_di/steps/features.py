@@ -27,15 +27,18 @@ def train_embedded(
     splits: pd.DataFrame,
     regime: dict,
     architecture: dict,
-    frontend: dict,
     sample_rate: int,
     seed: int,
     out_dir: str | Path,
     device: str,
+    base: str | Path | None = None,
 ) -> pd.DataFrame:
     """Train one embedded model on its regime's clips; returns the clips it was trained on.
 
     regime: filler_clips, members (whether member artists' train works are included), epochs.
+    splits: the model's own (splits.trained_works), so member_works is already applied.
+    architecture: params.yaml's embedded.<kind>, front end included.
+    base: the folder of a model to fine-tune instead of training from scratch.
 
     The model's artist labels cover the whole corpus, so that every evaluated clip, of a member
     artist or not, is scored under its own artist's condition.
@@ -46,12 +49,19 @@ def train_embedded(
     audio = corpus_audio(manifest_path, clips["clip_id"], sample_rate)
     config = {
         **architecture,
-        "frontend": frontend,
         "sample_rate": sample_rate,
         "artists": sorted(splits["artist"].unique()),
     }
     train_model(
-        kind, audio, meta, config, regime["epochs"], seed, Path(out_dir), resolve_device(device)
+        kind,
+        audio,
+        meta,
+        config,
+        regime["epochs"],
+        seed,
+        Path(out_dir),
+        resolve_device(device),
+        Path(base) if base else None,
     )
     return clips
 

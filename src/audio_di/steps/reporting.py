@@ -79,14 +79,20 @@ def headline(
     verdicts: pd.DataFrame,
     curves: pd.DataFrame,
     calibrated: pd.DataFrame,
+    collection_auc: pd.DataFrame,
     references: dict[str, str | None] | None = None,
     controls: frozenset[str] = frozenset(),
 ) -> dict:
     """The study's headline numbers for results/metrics.json (read by `dvc metrics`).
 
-    references: each model's reference model (params.yaml `models.<name>.reference`);
-    controls: the models trained on no evaluated artist."""
+    collection_auc: the DI AUC of member against non-member collections per n (tables.
+    COLLECTION_AUC); references: each model's reference model (params.yaml
+    `models.<name>.reference`); controls: the models trained on no evaluated artist."""
     references = references or {}
+    by_n = {
+        key: {str(r.n): round(float(r.auc), 4) for r in group.itertuples()}
+        for key, group in collection_auc.groupby(["model", "method"], sort=True)
+    }
     within = calibrated.set_index(["model", "method"])["within_bound"].astype(bool).to_dict()
     models = {}
     for model, group in mia.groupby("model", sort=True):
@@ -103,6 +109,8 @@ def headline(
                 "permutations": int(v["permutations"].max()),
                 "fold_draws": int(v["fold_draws"].max()),
                 "shift_detected": int((v["shift_p"] < calibrated["alpha"].iloc[0]).sum()),
+                # Works a side -> AUC of member vs non-member collections by DI p-value.
+                "collection_auc": by_n.get((model, method), {}),
                 "claim": claim_check(
                     float(best["auc"]),
                     member,
@@ -180,7 +188,12 @@ def headline_table(metrics: dict) -> pd.DataFrame:
             members, nonmembers = (
                 _detected(found[side]) for side in ("member_artists", "nonmember_artists")
             )
-            rows.append((model, auc, method, members, nonmembers, claim, calibration))
+            collection = ", ".join(
+                f"{value:.3f} ({n})" for n, value in found["collection_auc"].items()
+            )
+            rows.append(
+                (model, auc, method, collection or "-", members, nonmembers, claim, calibration)
+            )
     return pd.DataFrame(rows, columns=list(HEADLINE.columns))
 
 
@@ -201,8 +214,12 @@ def headline_text(metrics: dict) -> str:
         holds = [method for method, found in methods.items() if found["claim"]["holds"]]
         first = next(iter(methods.values()))["claim"]
         claim = "reference claim (detects none)" if "detects_none" in first else "claim"
+        collection = next(iter(methods.values()))["collection_auc"]
+        largest = (
+            f"  collection AUC {collection[max(collection, key=int)]:.3f}" if collection else ""
+        )
         lines.append(
-            f"  {model:<{width}}  per-clip AUC {m['best_auc']:.3f}  members {members}  "
+            f"  {model:<{width}}  per-clip AUC {m['best_auc']:.3f}{largest}  members {members}  "
             f"non-members {nonmembers}  "
             + (f"{claim} holds ({', '.join(holds)})" if holds else f"{claim} fails")
         )
