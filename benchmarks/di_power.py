@@ -78,7 +78,10 @@ def power_table(results: Path, clips: pd.DataFrame) -> pd.DataFrame:
     for model, group in metrics.groupby("model", sort=True):
         best = group.loc[group["auc"].idxmax()]
         features = read_table(results / f"features/{model}.parquet", FEATURES)
-        table = clips.merge(features[["clip_id", best["feature"]]], on="clip_id")
+        # A model trained on some of the member works is evaluated on those (model splits).
+        own = results / f"splits/models/{model}.csv"
+        evaluated = evaluation_sets(read_table(own, SPLITS)) if own.exists() else clips
+        table = evaluated.merge(features[["clip_id", best["feature"]]], on="clip_id")
         for artist, g in table.groupby("artist", sort=True):
             score = best["member_sign"] * g[best["feature"]].to_numpy(float)
             s, v = g["suspect"].to_numpy(), ~g["suspect"].to_numpy()
