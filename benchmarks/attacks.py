@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 import yaml
 
-from audio_di.attacks.diffusion import clip_noise
 from audio_di.attacks.extraction import extract_features
+from audio_di.attacks.noising import clip_noise
 from audio_di.attacks.registry import ATTACKS
 from audio_di.models import load_adapter, train_model
 

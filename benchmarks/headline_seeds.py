@@ -48,6 +48,8 @@ def claim_rows(seed: int, metrics: dict) -> list[dict]:
     for model, m in metrics["models"].items():
         for method, di in m["dataset_inference"].items():
             members, nonmembers = di["member_artists"], di["nonmember_artists"]
+            by_n = di.get("collection_auc", {})
+            largest = max(by_n, key=int, default=None)
             rows.append(
                 {
                     "seed": seed,
@@ -57,6 +59,8 @@ def claim_rows(seed: int, metrics: dict) -> list[dict]:
                     "members": f"{members['detected']}/{members['of']}",
                     "max_member_p": di["max_member_p_value"],
                     "nonmembers": f"{nonmembers['detected']}/{nonmembers['of']}",
+                    # At the most works a side that every evaluated artist can supply.
+                    "collection_auc": f"{by_n[largest]:.3f} (n={largest})" if largest else "",
                     "null_fpr": metrics["null_false_positive_rate"].get(f"{model}/{method}"),
                     **{f"claim.{k}": CLAIM_WORDS[v] for k, v in di["claim"].items()},
                 }

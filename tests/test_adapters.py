@@ -30,6 +30,7 @@ SETTINGS = {
     "noise_optimisation": {"steps": 2},
     "gradient_norms": {"num_timesteps": 1},
     "clid": {"timesteps": [300]},
+    "reference_loss": {"timesteps": [300], "draws": 1},
     "nll": {},
     "min_k": {"k": [10, 50]},
     "max_k": {"k": [10]},
@@ -83,9 +84,10 @@ class AdapterContract:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def reference(cls, request) -> Adapter | None:
-        """The model the reference attack calibrates against (autoregressive kinds)."""
-        return None
+    def reference(cls, request) -> Adapter:
+        """The model the reference attacks calibrate against: the embedded model trained on
+        another seed; for a published kind, its random checkpoint again."""
+        return load(request, cls.kind, seed=1)
 
     def clips(self, adapter: Adapter, n: int = BATCH) -> tuple[np.ndarray, pd.DataFrame]:
         """n mono tone mixtures (n, samples) at the model's rate, with their manifest rows:
@@ -174,10 +176,10 @@ class DiffusionContract(AdapterContract):
         assert pred.shape == eps.shape == x0.shape
         assert torch.isfinite(eps.float()).all()
 
-    def test_attacks_leave_no_gradients_on_the_model(self, adapter):
+    def test_attacks_leave_no_gradients_on_the_model(self, adapter, reference):
         audio, meta = self.clips(adapter, 2)
         attacks = {n: SETTINGS[n] for n, a in ATTACKS.items() if a.family == "diffusion"}
-        extract_features(adapter, audio, meta, attacks, 2)
+        extract_features(adapter, audio, meta, attacks, 2, reference=reference)
         groups = adapter.parameter_groups().values()
         assert all(p.grad is None for group in groups for p in group)
 
@@ -203,13 +205,6 @@ class AutoregressiveContract(AdapterContract):
                 total = log_probs.float().logsumexp(-1)
                 torch.testing.assert_close(total, torch.zeros_like(total), atol=1e-4, rtol=0)
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def reference(cls, request) -> Adapter:
-        """The embedded model trained on another seed; for a published kind, its random
-        checkpoint again, which leaves the reference features at zero."""
-        return load(request, cls.kind, seed=1)
-
 
 class TestEmbeddedDiffusion(DiffusionContract):
     kind = "embedded_diffusion"
@@ -232,7 +227,7 @@ class TestEmbeddedAR(AutoregressiveContract):
 
 class TestMusicGen(AutoregressiveContract):
     kind = "musicgen"
-    constant = ("reference__mean",)
+    constant = ("reference__mean",)  # its own checkpoint as reference: NLL minus itself
 
 
 def test_every_model_kind_is_checked():

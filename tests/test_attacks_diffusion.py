@@ -10,8 +10,8 @@ import pytest
 import torch
 from conftest import clips
 
-from audio_di.attacks.diffusion import clip_noise
 from audio_di.attacks.extraction import extract_features
+from audio_di.attacks.noising import clip_noise
 from audio_di.attacks.registry import ATTACKS
 from audio_di.models import load_adapter
 from audio_di.models.base import DiffusionAdapter
@@ -296,7 +296,7 @@ def test_default_columns(tiny):
         + [f"clid__{s}" for s in [*grid, "mean"]]
     )
     assert list(table.columns) == ["clip_id", *expected]
-    assert sorted(["denoising_loss", *NEW]) == DIFFUSION
+    assert sorted(["denoising_loss", "reference_loss", *NEW]) == DIFFUSION
 
 
 @pytest.mark.parametrize("name", ["pia", "gradient_masking", "noise_optimisation", "clid"])

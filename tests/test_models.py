@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from audio_di.models import load_adapter, train_model
 from audio_di.models.base import DiffusionAdapter
-from audio_di.models.embedded import SILENCE, FrameCodebook
+from audio_di.models.frontend import SILENCE, FrameCodebook
 
 
 def outputs(adapter, audio: np.ndarray, meta: pd.DataFrame) -> dict[str, torch.Tensor]:

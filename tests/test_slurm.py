@@ -52,7 +52,7 @@ def test_smoke_study_on_slurm_matches_a_local_run(smoke_study, cluster, tmp_path
     assert {"rule_train", "rule_features", "rule_di_model"} <= rules
     assert "rule_merge_features" not in rules and "rule_headline_metrics" not in rules
     assert {job["JobState"] for job in jobs} == {"COMPLETED"}
-    for model in ("diffusion_tiny", "ar_tiny", "ar_ref"):
+    for model in ("diffusion_ref", "diffusion_tiny", "ar_tiny", "ar_ref"):
         path = f"results/features/{model}.parquet"
         pd.testing.assert_frame_equal(
             pd.read_parquet(tmp_path / "slurm" / path), pd.read_parquet(smoke_study / path)

@@ -3,6 +3,7 @@ reruns, and a run killed in training and interrupted in feature extraction resum
 same features."""
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -62,12 +63,25 @@ def test_outputs_hold_what_the_study_asked_for(smoke_study):
     # The reference model runs only the attacks its spec names.
     reference = pd.read_parquet(smoke_study / "results/features/ar_ref.parquet")
     assert {c.split("__")[0] for c in reference.columns[1:]} == {"nll", "zlib"}
+    # diffusion_tiny is fine-tuned from diffusion_ref on 2 of each member's train works, and
+    # is evaluated on those: its own splits drop the other train works.
+    tuned = json.loads((smoke_study / "results/models/diffusion_tiny/config.json").read_text())
+    assert tuned["fine_tuned_from"] == "results/models/diffusion_ref"
+    own = pd.read_csv(smoke_study / "results/splits/models/diffusion_tiny.csv")
+    offered = own[(own["artist_status"] == "member") & (own["role"] == "train") & ~own["filler"]]
+    assert offered.groupby("artist")["work_id"].nunique().tolist() == [2, 2]
+    trained = pd.read_csv(smoke_study / "results/models/diffusion_tiny/train_clips.csv")
+    assert set(trained["clip_id"]) == set(offered["clip_id"])
     verdicts = pd.read_csv(smoke_study / "results/di/verdicts.csv")
     assert set(verdicts["verdict"]) <= {"detected", "not detected", "inconclusive"}
-    assert len(verdicts) == 3 * 3 * 2  # models x evaluated artists (no filler) x methods
+    assert len(verdicts) == 4 * 3 * 2  # models x evaluated artists (no filler) x methods
     assert verdicts["p_value"].between(0, 1).all()
+    tiny = verdicts[verdicts["model"] == "diffusion_tiny"]
+    assert set(tiny.loc[tiny["artist_status"] == "member", "works_suspect"]) == {2}
     calibration = pd.read_csv(smoke_study / "results/di/calibration.csv")
-    assert (calibration["null_trials"] >= 30).all() and len(calibration) == 3 * 2
+    assert (calibration["null_trials"] >= 30).all() and len(calibration) == 4 * 2
+    collection = pd.read_csv(smoke_study / "results/di/collection_auc.csv")
+    assert collection["auc"].between(0, 1).all() and set(collection["n"]) <= {2, 4}
     for figure in ("roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination", "headline"):
         assert (smoke_study / f"results/figures/{figure}.png").read_bytes()[:4] == b"\x89PNG"
     headline = (smoke_study / "results/metrics.json").read_text()
@@ -186,7 +200,7 @@ def test_interrupted_runs_resume_to_identical_results(smoke_study, tmp_path):
     wait_for(lambda: job_pids(workdir, "features.py"))
     time.sleep(0.5)
     assert interrupt(proc) != 0
-    models = ("diffusion_tiny", "ar_tiny", "ar_ref")
+    models = ("diffusion_ref", "diffusion_tiny", "ar_tiny", "ar_ref")
     assert not all((workdir / f"results/features/{m}.parquet").exists() for m in models)
 
     snakemake(workdir, "all_features")

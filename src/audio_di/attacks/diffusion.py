@@ -1,9 +1,10 @@
 """Attacks on diffusion models, through DiffusionAdapter only.
 
 Notation: z = adapter.encode(audio) (x0); z_t = sqrt(abar_t) z + sqrt(1 - abar_t) eps;
-eps_hat = adapter.epsilon(z_t, t, cond). Noise comes only from clip_noise(clip_id, draw, seed),
-so a clip's features do not depend on the other clips of its batch. Noising, errors and
-inversion run in float32 whatever dtype the model runs in (the dtype encode returns).
+eps_hat = adapter.epsilon(z_t, t, cond). Noise comes only from noising.clip_noise(clip_id,
+draw, seed), so a clip's features do not depend on the other clips of its batch. Noising,
+errors and inversion run in float32 whatever dtype the model runs in (the dtype encode
+returns).
 
 Every function returns {feature name: per-clip values (batch,)}; the registry names columns
 `<attack>__<feature>` and records which direction means member.
@@ -19,105 +20,17 @@ import torch
 
 # The per-batch dict extraction shares with every attack (the reference model, caches).
 from audio_di.attacks.autoregressive import BATCH
+from audio_di.attacks.noising import (
+    abar_of,
+    detached,
+    eps_prediction,
+    mse,
+    noised,
+    per_timestep,
+    tile,
+    timestep_rows,
+)
 from audio_di.models.base import DiffusionAdapter
-from audio_di.seeding import stable_seed
-
-
-def clip_noise(clip_id: str, draw: int, seed: int, shape: torch.Size) -> torch.Tensor:
-    """Gaussian noise fixed by (seed, clip, draw), so a clip's score ignores its batch."""
-    generator = torch.Generator().manual_seed(stable_seed(seed, clip_id, draw))
-    return torch.randn(shape, generator=generator)
-
-
-def tile(cond: Any, times: int) -> Any:
-    """Stack `times` copies of a batch condition along its batch axis.
-
-    Tensors are batch-first; a dict or tuple holds such tensors; a list holds one item per clip.
-    """
-    if cond is None:
-        return None
-    if isinstance(cond, torch.Tensor):
-        return cond.repeat(times, *([1] * (cond.dim() - 1)))
-    if isinstance(cond, dict):
-        return {key: tile(value, times) for key, value in cond.items()}
-    if isinstance(cond, tuple):
-        return tuple(tile(value, times) for value in cond)
-    if isinstance(cond, list):
-        return cond * times
-    raise TypeError(f"cannot repeat a condition of type {type(cond).__name__}")
-
-
-# -- shared pieces ---------------------------------------------------------------------------
-
-
-def _noise(meta: pd.DataFrame, draws: int, seed: int, shape: torch.Size) -> torch.Tensor:
-    """Noise rows ordered (draw, clip), each fixed by (seed, clip, draw)."""
-    clip_ids = list(meta["clip_id"])
-    return torch.stack(
-        [clip_noise(clip_id, draw, seed, shape) for draw in range(draws) for clip_id in clip_ids]
-    )
-
-
-def _abar(adapter: DiffusionAdapter, t: torch.Tensor, dims: int) -> torch.Tensor:
-    """abar_t in float32 for integer timesteps t, shaped to broadcast over `dims`-dim rows."""
-    abar = adapter.alphas_cumprod.to(t.device, torch.float32)[t]
-    return abar.view(-1, *([1] * (dims - 1)))
-
-
-def _steps(timesteps: Any, device: torch.device, rows: int) -> torch.Tensor:
-    """Integer timesteps, one per row, from an int or a per-row sequence."""
-    if isinstance(timesteps, int):
-        return torch.full((rows,), timesteps, device=device, dtype=torch.long)
-    return torch.as_tensor(timesteps, device=device, dtype=torch.long)
-
-
-def _noised(
-    adapter: DiffusionAdapter,
-    x0: torch.Tensor,
-    meta: pd.DataFrame,
-    timesteps: list[int],
-    draws: int,
-    seed: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(t, eps, x_t) for rows ordered (timestep, draw, clip), eps and x_t in float32.
-
-    Each draw's noise is shared by all timesteps, so timesteps are compared on equal noise.
-    """
-    batch, shape = len(x0), x0.shape[1:]
-    ones = [1] * len(shape)
-    noise = _noise(meta, draws, seed, shape).to(x0.device)
-    t = torch.tensor(timesteps, device=x0.device).repeat_interleave(draws * batch)
-    abar = _abar(adapter, t, x0.dim())
-    eps = noise.repeat(len(timesteps), *ones)
-    x_t = abar.sqrt() * x0.float().repeat(len(timesteps) * draws, *ones) + (1 - abar).sqrt() * eps
-    return t, eps, x_t
-
-
-def _eps(
-    adapter: DiffusionAdapter, x_t: torch.Tensor, t: torch.Tensor, cond: Any, dtype: torch.dtype
-) -> torch.Tensor:
-    """Noise prediction in float32, the model running in `dtype`."""
-    return adapter.epsilon(x_t.to(dtype), t, cond).float()
-
-
-def _mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared error per row."""
-    return (pred - target).pow(2).flatten(1).mean(dim=1)
-
-
-def _per_timestep(
-    error: torch.Tensor, timesteps: list[int], draws: int, batch: int
-) -> dict[str, torch.Tensor]:
-    """Rows (timestep, draw, clip) -> `t<step>` (mean over draws) and `mean` over timesteps."""
-    error = error.view(len(timesteps), draws, batch).mean(dim=1)
-    features = {f"t{step}": error[i] for i, step in enumerate(timesteps)}
-    features["mean"] = error.mean(dim=0)
-    return features
-
-
-def _detached(features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {name: value.detach() for name, value in features.items()}
-
 
 # -- attacks ---------------------------------------------------------------------------------
 
@@ -136,10 +49,10 @@ def denoising_loss(
     timesteps = [int(t) for t in settings["timesteps"]]
     draws = int(settings["draws"])
     x0 = adapter.encode(audio)
-    t, eps, x_t = _noised(adapter, x0, meta, timesteps, draws, int(settings["seed"]))
+    t, eps, x_t = noised(adapter, x0, meta, timesteps, draws, int(settings["seed"]))
     cond = tile(adapter.condition(meta), len(timesteps) * draws)
-    error = _mse(_eps(adapter, x_t, t, cond, x0.dtype), eps)
-    return _per_timestep(error, timesteps, draws, len(x0))
+    error = mse(eps_prediction(adapter, x_t, t, cond, x0.dtype), eps)
+    return per_timestep(error, timesteps, draws, len(x0))
 
 
 def _pia(adapter, audio, meta, settings, normalise: bool) -> dict[str, torch.Tensor]:
@@ -148,17 +61,17 @@ def _pia(adapter, audio, meta, settings, normalise: bool) -> dict[str, torch.Ten
     x0 = adapter.encode(audio)
     batch, ones, copies = len(x0), [1] * (x0.dim() - 1), len(timesteps)
     cond = adapter.condition(meta)
-    eps0 = _eps(adapter, x0.float(), _steps(0, x0.device, batch), cond, x0.dtype)
+    eps0 = eps_prediction(adapter, x0.float(), timestep_rows(0, x0.device, batch), cond, x0.dtype)
     if normalise:
         # As Kong et al.'s code (PIA repository, components.PIAN): rescale per clip so that
         # the mean absolute value is a standard normal's, sqrt(2 / pi).
         scale = eps0.abs().flatten(1).mean(dim=1).clamp_min(1e-12).view(-1, *ones)
         eps0 = eps0 / scale * math.sqrt(2 / math.pi)
     t = torch.tensor(timesteps, device=x0.device).repeat_interleave(batch)
-    abar = _abar(adapter, t, x0.dim())
+    abar = abar_of(adapter, t, x0.dim())
     eps = eps0.repeat(copies, *ones)
     x_t = abar.sqrt() * x0.float().repeat(copies, *ones) + (1 - abar).sqrt() * eps
-    pred = _eps(adapter, x_t, t, tile(cond, copies), x0.dtype)
+    pred = eps_prediction(adapter, x_t, t, tile(cond, copies), x0.dtype)
     score = (pred - eps).abs().pow(p).flatten(1).mean(dim=1).pow(1 / p).view(copies, batch)
     return {f"t{step}": score[i] for i, step in enumerate(timesteps)}
 
@@ -198,9 +111,9 @@ def _ddim_step(
 ) -> torch.Tensor:
     """Deterministic DDIM (eta = 0) move of x from timestep t to `target`, up or down."""
     rows = len(x)
-    eps = _eps(adapter, x, _steps(t, x.device, rows), cond, dtype)
-    abar_t = _abar(adapter, _steps(t, x.device, 1), x.dim())
-    abar_target = _abar(adapter, _steps(target, x.device, 1), x.dim())
+    eps = eps_prediction(adapter, x, timestep_rows(t, x.device, rows), cond, dtype)
+    abar_t = abar_of(adapter, timestep_rows(t, x.device, 1), x.dim())
+    abar_target = abar_of(adapter, timestep_rows(target, x.device, 1), x.dim())
     x0_pred = (x - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()
     return abar_target.sqrt() * x0_pred + (1 - abar_target).sqrt() * eps
 
@@ -225,7 +138,7 @@ def secmi(
         x = _ddim_step(adapter, x, t, t + k, cond, x0.dtype)
     back = _ddim_step(adapter, x, t_sec, t_sec - k, cond, x0.dtype)
     again = _ddim_step(adapter, back, t_sec - k, t_sec, cond, x0.dtype)
-    return {"stat": _mse(again, x)}
+    return {"stat": mse(again, x)}
 
 
 def gradient_masking(
@@ -245,16 +158,16 @@ def gradient_masking(
     if not 0 < fraction <= 1:
         raise ValueError(f"gradient_masking fraction must be in (0, 1], got {fraction}")
     x0 = adapter.encode(audio).detach()
-    t, eps, x_t = _noised(adapter, x0, meta, timesteps, draws, int(settings["seed"]))
+    t, eps, x_t = noised(adapter, x0, meta, timesteps, draws, int(settings["seed"]))
     x_t = x_t.requires_grad_(True)
     cond = tile(adapter.condition(meta), len(timesteps) * draws)
-    error = (_eps(adapter, x_t, t, cond, x0.dtype) - eps).pow(2).flatten(1)
+    error = (eps_prediction(adapter, x_t, t, cond, x0.dtype) - eps).pow(2).flatten(1)
     # A sum of per-row means, so a row's gradient does not depend on how many rows there are.
     (grad,) = torch.autograd.grad(error.mean(dim=1).sum(), x_t)
     keep = max(1, math.ceil(fraction * error.shape[1]))
     top = grad.detach().abs().flatten(1).topk(keep, dim=1).indices
     masked = error.detach().gather(1, top).mean(dim=1)
-    return _detached(_per_timestep(masked, timesteps, draws, len(x0)))
+    return detached(per_timestep(masked, timesteps, draws, len(x0)))
 
 
 def noise_optimisation(
@@ -275,17 +188,17 @@ def noise_optimisation(
     step, draws = int(settings["timestep"]), int(settings["draws"])
     x0 = adapter.encode(audio).detach()
     batch = len(x0)
-    t, eps, x_t = _noised(adapter, x0, meta, [step], draws, int(settings["seed"]))
+    t, eps, x_t = noised(adapter, x0, meta, [step], draws, int(settings["seed"]))
     cond = tile(adapter.condition(meta), draws)
     delta = torch.zeros_like(x_t, requires_grad=True)
     optimiser = torch.optim.Adam([delta], lr=float(settings["lr"]))
     for _ in range(int(settings["steps"])):
         # A sum over rows of per-row means: each row's gradient ignores the batch size.
-        loss = _mse(_eps(adapter, x_t + delta, t, cond, x0.dtype), eps).sum()
+        loss = mse(eps_prediction(adapter, x_t + delta, t, cond, x0.dtype), eps).sum()
         (delta.grad,) = torch.autograd.grad(loss, delta)
         optimiser.step()
     with torch.no_grad():
-        final = _mse(_eps(adapter, x_t + delta, t, cond, x0.dtype), eps)
+        final = mse(eps_prediction(adapter, x_t + delta, t, cond, x0.dtype), eps)
         norm = delta.flatten(1).norm(dim=1)
     return {
         "loss": final.view(draws, batch).mean(dim=0),
@@ -338,10 +251,10 @@ def gradient_norms(
     ).to(x0.device)
     for i in range(len(x0)):
         clip, row = x0[i : i + 1], meta.iloc[i : i + 1]
-        t, eps, x_t = _noised(adapter, clip, row, timesteps, draws, seed)
+        t, eps, x_t = noised(adapter, clip, row, timesteps, draws, seed)
         copies = len(timesteps) * draws
         clip_cond = tile(_row(cond, i), copies)
-        loss = _mse(_eps(adapter, x_t, t, clip_cond, x0.dtype), eps).mean()
+        loss = mse(eps_prediction(adapter, x_t, t, clip_cond, x0.dtype), eps).mean()
         grads = torch.autograd.grad(loss, params, allow_unused=True, materialize_grads=True)
         # Squared entries of every gradient, summed into their groups in one go.
         squares = torch.cat([grad.detach().float().reshape(-1) for grad in grads]).pow(2)
@@ -377,12 +290,14 @@ def conditional_gap(
     timesteps = [int(t) for t in settings["timesteps"]]
     draws = int(settings["draws"])
     x0 = adapter.encode(audio)
-    t, eps, x_t = _noised(adapter, x0, meta, timesteps, draws, int(settings["seed"]))
+    t, eps, x_t = noised(adapter, x0, meta, timesteps, draws, int(settings["seed"]))
     copies = len(timesteps) * draws
-    true = _mse(_eps(adapter, x_t, t, tile(adapter.condition(meta), copies), x0.dtype), eps)
+    true = mse(
+        eps_prediction(adapter, x_t, t, tile(adapter.condition(meta), copies), x0.dtype), eps
+    )
     null_cond = tile(adapter.null_condition(len(x0)), copies)
-    null = _mse(_eps(adapter, x_t, t, null_cond, x0.dtype), eps)
-    return _per_timestep(true - null, timesteps, draws, len(x0))
+    null = mse(eps_prediction(adapter, x_t, t, null_cond, x0.dtype), eps)
+    return per_timestep(true - null, timesteps, draws, len(x0))
 
 
 def reference_loss(
@@ -423,9 +338,11 @@ def reference_loss(
             f"{tuple(x0.shape[1:])}: paired noise needs the same shape"
         )
     copies = len(timesteps) * draws
-    t, eps, x_t = _noised(adapter, x0, meta, timesteps, draws, seed)
-    target = _mse(_eps(adapter, x_t, t, tile(adapter.condition(meta), copies), x0.dtype), eps)
-    t_ref, eps_ref, x_t_ref = _noised(ref, ref_x0, meta, timesteps, draws, seed)
+    t, eps, x_t = noised(adapter, x0, meta, timesteps, draws, seed)
+    target = mse(
+        eps_prediction(adapter, x_t, t, tile(adapter.condition(meta), copies), x0.dtype), eps
+    )
+    t_ref, eps_ref, x_t_ref = noised(ref, ref_x0, meta, timesteps, draws, seed)
     null = tile(ref.null_condition(len(x0)), copies)
-    calibration = _mse(_eps(ref, x_t_ref, t_ref, null, ref_x0.dtype), eps_ref)
-    return _per_timestep(target - calibration.to(target.device), timesteps, draws, len(x0))
+    calibration = mse(eps_prediction(ref, x_t_ref, t_ref, null, ref_x0.dtype), eps_ref)
+    return per_timestep(target - calibration.to(target.device), timesteps, draws, len(x0))
