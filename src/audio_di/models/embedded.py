@@ -134,60 +134,39 @@ class EmbeddedModel(Adapter):
         With `base` (a folder this class saved), fine-tune that model instead: its modules,
         front-end statistics and codebook are kept, and `config` is not used.
         """
-        if base is not None:
-            return cls._fine_tune(audio, meta, Path(base), epochs, seed, Path(out_dir), device)
-        required = (*cls.params, *TRAINING_KEYS, "frontend", "sample_rate")
-        missing = [k for k in required if k not in config]
-        missing += [f"frontend.{k}" for k in FRONTEND_KEYS if k not in config.get("frontend", {})]
-        if missing:
-            raise ValueError(f"{cls.kind} config lacks {missing}")
+        if base is None:
+            required = (*cls.params, *TRAINING_KEYS, "frontend", "sample_rate")
+            missing = [k for k in required if k not in config]
+            frontend_keys = config.get("frontend", {})
+            missing += [f"frontend.{k}" for k in FRONTEND_KEYS if k not in frontend_keys]
+            if missing:
+                raise ValueError(f"{cls.kind} config lacks {missing}")
         if len(audio) != len(meta):
             raise ValueError(f"{len(audio)} clips but {len(meta)} manifest rows")
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        # The label set may name artists without training clips (config["artists"]), as a
-        # text encoder knows names it never saw paired with audio.
-        artists = sorted(set(config.get("artists", [])) | set(meta["artist"].dropna().astype(str)))
-        config = {**config, "kind": cls.kind, "artists": artists}
-        config.update(cls._library_configs(config))
-        model = cls(config, device)
+        if base is None:
+            # The label set may name artists without training clips (config["artists"]), as a
+            # text encoder knows names it never saw paired with audio.
+            names = set(config.get("artists", [])) | set(meta["artist"].dropna().astype(str))
+            config = {**config, "kind": cls.kind, "artists": sorted(names)}
+            config.update(cls._library_configs(config))
+            model = cls(config, device)
+        else:
+            model = cls.from_pretrained(base, device)
+            model.config = {**model.config, "fine_tuned_from": str(base)}
 
         frontend = model.parts["frontend"]
         with torch.no_grad():
             mel = torch.cat([frontend.log_mel(x) for x in _audio_chunks(audio, model.device)])
-            frontend.fit(mel)
-            inputs = model._training_inputs(frontend.normalise(mel).cpu(), generator, fit=True)
+            if base is None:
+                frontend.fit(mel)
+            mel = frontend.normalise(mel).cpu()
+            inputs = model._training_inputs(mel, generator, fit=base is None)
         losses = model._fit(inputs, model.condition(meta).cpu(), epochs, generator)
 
-        return model._save_log(Path(out_dir), losses)
-
-    @classmethod
-    def _fine_tune(
-        cls,
-        audio: np.ndarray,
-        meta: pd.DataFrame,
-        base: Path,
-        epochs: int,
-        seed: int,
-        out_dir: Path,
-        device: str,
-    ) -> pd.DataFrame:
-        if len(audio) != len(meta):
-            raise ValueError(f"{len(audio)} clips but {len(meta)} manifest rows")
-        torch.manual_seed(seed)
-        generator = torch.Generator().manual_seed(seed)
-        model = cls.from_pretrained(base, device)
-        model.config = {**model.config, "fine_tuned_from": str(base)}
-        frontend = model.parts["frontend"]
-        with torch.no_grad():
-            mel = torch.cat([frontend(x) for x in _audio_chunks(audio, model.device)]).cpu()
-            inputs = model._training_inputs(mel, generator, fit=False)
-        losses = model._fit(inputs, model.condition(meta).cpu(), epochs, generator)
-        return model._save_log(out_dir, losses)
-
-    def _save_log(self, out_dir: Path, losses: list[float]) -> pd.DataFrame:
-        log = pd.DataFrame({"epoch": range(1, len(losses) + 1), "loss": losses})
-        self.save(out_dir, log)
+        log = pd.DataFrame({"epoch": range(1, epochs + 1), "loss": losses})
+        model.save(Path(out_dir), log)
         return log
 
     def _fit(
