@@ -219,7 +219,7 @@ def test_headline_table_and_text_say_the_same_in_words():
     assert crossfit["member artists"] == "2 of 2 (0 inconclusive)"
     assert crossfit["claim"] == "holds" and crossfit["null false-positive rate"] == "0.050"
     assert crossfit["collection AUC (works a side)"] == "0.900 (5), 0.950 (10)"
-    assert split["collection AUC (works a side)"] == "-"
+    assert split["collection AUC (works a side)"] == "none"
     assert split["claim"] == "fails: a member not at p < 0.01"
     assert split["null false-positive rate"] == "0.200 (off alpha)"
     lines = headline_text(metrics).splitlines()

@@ -192,7 +192,7 @@ def headline_table(metrics: dict) -> pd.DataFrame:
                 f"{value:.3f} ({n})" for n, value in found["collection_auc"].items()
             )
             rows.append(
-                (model, auc, method, collection or "-", members, nonmembers, claim, calibration)
+                (model, auc, method, collection or "none", members, nonmembers, claim, calibration)
             )
     return pd.DataFrame(rows, columns=list(HEADLINE.columns))
 
