@@ -50,19 +50,8 @@ def check_study(config: dict) -> None:
                     f"models.{name}.{key}: only {' and '.join(kinds)} models take {key}, "
                     f"not {model['kind']}"
                 )
-        reference = model.get("reference")
-        if reference is not None:
-            other = config["models"].get(reference)
-            if other is None or reference == name or "reference" in other:
-                raise ValueError(
-                    f"models.{name}.reference: {reference!r} must name another model "
-                    "that has no reference itself"
-                )
-            if (other["kind"], other["corpus"]) != (model["kind"], model["corpus"]):
-                raise ValueError(
-                    f"models.{name}.reference: {reference!r} is a {other['kind']} on corpus "
-                    f"{other['corpus']!r}; a reference must match the model's kind and corpus"
-                )
+        if "reference" in model:
+            _check_pair(config, name, "reference", ("reference",), "that has no reference itself")
         if "source" in model:
             if "regime" in model:
                 raise ValueError(
@@ -76,19 +65,14 @@ def check_study(config: dict) -> None:
             raise ValueError(
                 f"models.{name}: a {model['kind']} model is not trained here; give its source"
             )
-        base = model.get("base")
-        if base is not None:
-            other = config["models"].get(base)
-            if other is None or base == name or "base" in other or "source" in other:
-                raise ValueError(
-                    f"models.{name}.base: {base!r} must name another model trained here that "
-                    "is not fine-tuned itself"
-                )
-            if (other["kind"], other["corpus"]) != (model["kind"], model["corpus"]):
-                raise ValueError(
-                    f"models.{name}.base: {base!r} is a {other['kind']} on corpus "
-                    f"{other['corpus']!r}; a base must match the model's kind and corpus"
-                )
+        if "base" in model:
+            _check_pair(
+                config,
+                name,
+                "base",
+                ("base", "source"),
+                "trained here that is not fine-tuned itself",
+            )
         regime = config["regimes"].get(model["regime"])
         if regime is None:
             raise ValueError(
@@ -99,3 +83,19 @@ def check_study(config: dict) -> None:
             raise ValueError(
                 f"regimes.{model['regime']}.epochs: no entry for {model['kind']} (model {name})"
             )
+
+
+def _check_pair(
+    config: dict, name: str, key: str, refused: tuple[str, ...], requirement: str
+) -> None:
+    """models.<name>.<key> must name another model of the same kind and corpus that has none
+    of the keys `refused` (`requirement` says so in words)."""
+    model, paired = config["models"][name], config["models"][name][key]
+    other = config["models"].get(paired)
+    if other is None or paired == name or any(k in other for k in refused):
+        raise ValueError(f"models.{name}.{key}: {paired!r} must name another model {requirement}")
+    if (other["kind"], other["corpus"]) != (model["kind"], model["corpus"]):
+        raise ValueError(
+            f"models.{name}.{key}: {paired!r} is a {other['kind']} on corpus "
+            f"{other['corpus']!r}; a {key} must match the model's kind and corpus"
+        )
