@@ -23,10 +23,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from audio_di.attacks.batch import BATCH, reference_of
 from audio_di.models.base import AutoregressiveAdapter
-
-# Private settings key: the per-batch context dict (shared results, and the reference model).
-BATCH = "_batch"
 
 
 def _cached(settings: dict, key: tuple, compute: Callable[[], Any]) -> Any:
@@ -211,21 +209,7 @@ def reference(
     Paper: Carlini et al., "Extracting Training Data from Large Language Models",
     arXiv:2012.07805 (comparison with a reference model).
     """
-    ref = (settings.get(BATCH) or {}).get("reference")
-    if ref is None:
-        raise ValueError(
-            "attack 'reference' needs a reference model: "
-            "call extract_features(..., reference=<AutoregressiveAdapter>)"
-        )
-    if not isinstance(ref, AutoregressiveAdapter):
-        raise ValueError(
-            f"the reference model must be an AutoregressiveAdapter, not {type(ref).__name__}"
-        )
-    if ref.sample_rate != adapter.sample_rate:
-        raise ValueError(
-            f"the reference model runs at {ref.sample_rate} Hz but the audio is at "
-            f"{adapter.sample_rate} Hz (the target model's rate)"
-        )
+    ref = reference_of(settings, adapter, AutoregressiveAdapter, "reference")
     target = _token_nll(adapter, audio, meta, settings).flatten(1).mean(dim=1)
     # The batch is mono repeated to the target's channels; give the reference its own count.
     ref_audio = audio[:, :1].expand(-1, ref.channels, -1).to(ref.device)

@@ -18,8 +18,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-# The per-batch dict extraction shares with every attack (the reference model, caches).
-from audio_di.attacks.autoregressive import BATCH
+from audio_di.attacks.batch import reference_of
 from audio_di.attacks.noising import (
     abar_of,
     detached,
@@ -310,24 +309,14 @@ def reference_loss(
     under the null condition: it may not know the clip's artist, and its loss is there to
     measure how hard the audio is to denoise, not how well a label explains it. Pairing the
     noise removes the draw's own variance from the difference. The reference comes through
-    extract_features(..., reference=...), i.e. settings[BATCH]["reference"].
+    extract_features(..., reference=...) (attacks.batch).
 
     Paper: Carlini et al., "Membership Inference Attacks From First Principles",
     arXiv:2112.03570 (offline calibration by reference models), as applied to diffusion
     losses at a fixed timestep in Carlini et al., "Extracting Training Data from Diffusion
     Models", arXiv:2301.13188.
     """
-    ref = (settings.get(BATCH) or {}).get("reference")
-    if not isinstance(ref, DiffusionAdapter):
-        raise ValueError(
-            "attack 'reference_loss' needs a DiffusionAdapter reference model: "
-            f"call extract_features(..., reference=<DiffusionAdapter>), not {type(ref).__name__}"
-        )
-    if ref.sample_rate != adapter.sample_rate:
-        raise ValueError(
-            f"the reference model runs at {ref.sample_rate} Hz but the audio is at "
-            f"{adapter.sample_rate} Hz (the target model's rate)"
-        )
+    ref = reference_of(settings, adapter, DiffusionAdapter, "reference_loss")
     timesteps = [int(t) for t in settings["timesteps"]]
     draws, seed = int(settings["draws"]), int(settings["seed"])
     x0 = adapter.encode(audio)

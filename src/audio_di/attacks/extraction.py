@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from audio_di.attacks import autoregressive, diffusion
+from audio_di.attacks.batch import BATCH
 from audio_di.attacks.registry import Attack, attack_named, attack_settings
 from audio_di.models.base import Adapter, AutoregressiveAdapter, DiffusionAdapter
 from audio_di.tables import MEMBER_SIGNS
@@ -83,7 +84,7 @@ def extract_features(
         adapter.sample_rate (mono clips are repeated on every channel); meta has one row per clip
         (clip_id, artist, caption, ...); attacks maps attack names to settings overriding defaults.
         reference is the model the `reference` attack calibrates against (same sample rate).
-        Each attack also gets, under settings[autoregressive.BATCH], one dict per batch shared by
+        Each attack also gets, under settings[BATCH], one dict per batch shared by
         all attacks: {"reference": reference} plus whatever they cache there (codes, log-probs).
 
         A batch that runs out of CUDA memory is retried at half the size. An attack that fails on
@@ -169,7 +170,7 @@ def _score_batch(
         try:
             with _autograd(attack.needs_grad):
                 features = attack_function(attack)(
-                    adapter, batch, rows, {**settings, autoregressive.BATCH: shared}
+                    adapter, batch, rows, {**settings, BATCH: shared}
                 )
         except (torch.OutOfMemoryError, ValueError):
             # Out of memory is handled by the caller; a ValueError is bad input (a setting,
