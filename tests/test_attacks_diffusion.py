@@ -135,8 +135,8 @@ def test_secmi_on_a_linear_denoiser(t_sec, k):
             + math.sqrt(1 - abar[s]) * g
         )
 
-    inverted = math.prod(m(t, t + k) for t in range(0, t_sec, k))
-    roundtrip = m(t_sec, t_sec - k) * m(t_sec - k, t_sec)
+    inverted = math.prod(m(t, t + k) for t in range(0, t_sec - k, k))
+    roundtrip = m(t_sec - k, t_sec) * m(t_sec, t_sec - k)
     z = x0_of(adapter, audio)
     expected = z.pow(2).flatten(1).mean(dim=1) * inverted**2 * (1 - roundtrip) ** 2
     assert (expected > 1e-5).all()

@@ -1,6 +1,7 @@
 """The steps on a tiny corpus written to disk: features of a trained model, per model, the
 per-artist AUC, the claim check and the headline in numbers, table and text."""
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import SAMPLE_RATE, SAMPLES, TINY, clips
@@ -8,11 +9,19 @@ from conftest import SAMPLE_RATE, SAMPLES, TINY, clips
 from audio_di.audio import write_flac
 from audio_di.blind import audio_statistics
 from audio_di.corpus.manifest import corpus_audio
+from audio_di.di.engine import DISettings
 from audio_di.io import read_table, write_table
 from audio_di.models import train_model
 from audio_di.shards import merge_shards
 from audio_di.splits import evaluation_sets, make_splits
-from audio_di.steps.analysis import MIA_TABLES, artist_membership, corpus_statistics, membership
+from audio_di.steps.analysis import (
+    MIA_TABLES,
+    Collection,
+    artist_membership,
+    corpus_statistics,
+    family_verdicts,
+    membership,
+)
 from audio_di.steps.features import model_features
 from audio_di.steps.reporting import (
     claim_check,
@@ -21,6 +30,7 @@ from audio_di.steps.reporting import (
     headline_table,
     headline_text,
 )
+from audio_di.synthetic import Scenario, collection
 from audio_di.tables import (
     ARTIST_AUC,
     COLLECTION_AUC,
@@ -270,3 +280,17 @@ def test_a_procedure_without_null_trials_says_so():
     assert metrics["models"]["m"]["dataset_inference"]["split"]["calibrated"] is None
     table = headline_table(metrics).set_index("procedure")
     assert table.loc["split", "null false-positive rate"] == "no null trials"
+
+
+def test_a_one_sided_negative_where_the_two_sided_test_rejects_is_inconclusive():
+    """Suspect works that look less trained-on: the two-sided diagnostic finds the sets
+    differ, the one-sided test does not, and its verdict says so rather than 'not detected'."""
+    rng = np.random.default_rng(12)
+    works = collection(Scenario(30, 30, 5, 0.3, clip_auc=0.25, signal_features=2), rng)
+    audio = collection(Scenario(30, 30, 3, 0.3), rng)
+    found = [Collection("a", "nonmember", works, audio, (60, 60), 0)]
+    settings = DISettings(permutations=499, fold_draws=10, methods=("oriented",))
+    (row,) = family_verdicts("m", found, settings)
+    assert row.method == "oriented" and row.verdict == "inconclusive"
+    assert row.p_value > 0.05 and row.p_two_sided < 0.05
+    assert "not in the direction training would push them" in row.reason

@@ -18,7 +18,9 @@ from audio_di.di.engine import Works, works_of
 @dataclass(frozen=True)
 class Scenario:
     """One synthetic collection's shape; `clip_auc` > 0.5 makes the suspect works members,
-    with that per-clip AUC on each of the first `signal_features` features."""
+    with that per-clip AUC on each of the first `signal_features` features (all features are
+    oriented: larger is more member-like), and `clip_auc` < 0.5 makes them look less
+    member-like than the validation works."""
 
     works_s: int
     works_v: int

@@ -181,6 +181,7 @@ VERDICTS = Table(
         "clips_validation",
         "p_value",
         "p_holm",
+        "p_two_sided",
         "p_mc_error",
         "permutations",
         "fold_draws",

@@ -120,9 +120,12 @@ def _ddim_step(
 def secmi(
     adapter: DiffusionAdapter, audio: torch.Tensor, meta: pd.DataFrame, settings: dict
 ) -> dict[str, torch.Tensor]:
-    """SecMI_stat: DDIM-invert z (as x at t=0) to t_sec in steps of k, denoise one step to
-    t_sec - k and re-invert to t_sec; feature `stat` is the mean squared distance between the
-    two states at t_sec. Lower: member. t_sec / k + 2 forward calls over the batch.
+    """SecMI_stat: DDIM-invert z (as x at t=0) to t_sec - k in steps of k, invert one step
+    more to t_sec and denoise it back to t_sec - k; feature `stat` is the mean squared
+    distance between the two states at t_sec - k. Lower: member. t_sec / k + 1 forward calls
+    over the batch. The order (up, then back down) is the authors' code's
+    (get_intermediate_results: ddim_multistep to target_steps[-1] = t_sec - k, then
+    ddim_singlestep up by k and back).
 
     Paper: Duan et al., "Are Diffusion Models Vulnerable to Membership Inference Attacks?",
     arXiv:2302.01316.
@@ -133,11 +136,11 @@ def secmi(
     x0 = adapter.encode(audio)
     cond = adapter.condition(meta)
     x = x0.float()
-    for t in range(0, t_sec, k):
+    for t in range(0, t_sec - k, k):
         x = _ddim_step(adapter, x, t, t + k, cond, x0.dtype)
-    back = _ddim_step(adapter, x, t_sec, t_sec - k, cond, x0.dtype)
-    again = _ddim_step(adapter, back, t_sec - k, t_sec, cond, x0.dtype)
-    return {"stat": mse(again, x)}
+    up = _ddim_step(adapter, x, t_sec - k, t_sec, cond, x0.dtype)
+    back = _ddim_step(adapter, up, t_sec, t_sec - k, cond, x0.dtype)
+    return {"stat": mse(back, x)}
 
 
 def gradient_masking(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from audio_di.di.engine import DISettings, Result, Works, degenerate
+from audio_di.di.engine import DIAGNOSTIC, DISettings, Result, Works, degenerate
 
 
 def works_needed(effect: float, alpha: float, power: float = 0.8) -> float:
@@ -41,17 +41,22 @@ def verdict(
     shift: Result | None,
     settings: DISettings,
     family: tuple[float, int],
+    two_sided: float | None = None,
 ) -> tuple[str, str]:
     """Detected, not detected or inconclusive, with the reason in words.
 
     family: the Holm-adjusted p-value and the number of collections tested together (the
     artists of one model and method); detection then asks the adjusted p-value to be below
-    alpha, so that alpha bounds the chance of any false detection among them.
+    alpha, so that alpha bounds the chance of any false detection among them. two_sided:
+    for the one-sided test, the Holm-adjusted p-value of the two-sided diagnostic
+    (engine.DIAGNOSTIC) on the same collections.
 
     Inconclusive when the features carry nothing (none varies over the works), when the blind
     test finds the sets differ in audio statistics (so a difference in the membership
-    features could be that shift, not training), or when a negative comes from fewer works
-    than a test needs for 80% power against `settings.smallest_effect`."""
+    features could be that shift, not training), when the two-sided test finds the sets
+    differ but the one-sided test does not (they differ, but not the way training would push
+    them), or when a negative comes from fewer works than a test needs for 80% power against
+    `settings.smallest_effect`."""
     alpha = settings.alpha
     if degenerate(works):
         return INCONCLUSIVE, "degenerate features: no feature varies over the works"
@@ -63,6 +68,12 @@ def verdict(
     adjusted = f" (Holm-adjusted over {tested} collections: {p:.3g})" if tested > 1 else ""
     if p < alpha:
         return DETECTED, f"p = {result.p:.3g}{adjusted} < alpha {alpha}"
+    if two_sided is not None and two_sided < alpha:
+        return INCONCLUSIVE, (
+            f"the sets differ ({DIAGNOSTIC} two-sided p = {two_sided:.3g} < alpha {alpha}), but "
+            f"not in the direction training would push them (one-sided p = {result.p:.3g}"
+            f"{adjusted})"
+        )
     needed = works_needed(settings.smallest_effect, alpha)
     fewest = min(works.suspect_works, works.validation_works)
     power = (

@@ -24,7 +24,14 @@ from audio_di.di.designs import (
     null_pvalues,
     pool_null,
 )
-from audio_di.di.engine import DISettings, Works, dataset_inference, works_of
+from audio_di.di.engine import (
+    DIAGNOSTIC,
+    ONE_SIDED,
+    DISettings,
+    Works,
+    dataset_inference,
+    works_of,
+)
 from audio_di.di.verdict import DETECTED, holm, verdict
 from audio_di.mia import bootstrap_auc, membership_metrics, roc_points
 from audio_di.seeding import stable_seed
@@ -170,8 +177,15 @@ class Collection:
 def collections(
     model: str, features: pd.DataFrame, splits: pd.DataFrame, stats: pd.DataFrame
 ) -> list[Collection]:
-    """Every evaluated artist's collection under one model's features."""
+    """Every evaluated artist's collection under one model's features, each feature oriented
+    by the member sign its table carries (larger: more member-like), as the one-sided test
+    needs."""
     feature_columns = [c for c in features.columns if c != "clip_id"]
+    signs = features.attrs.get(MEMBER_SIGNS, {})
+    unsigned = [c for c in feature_columns if c not in signs]
+    if unsigned:
+        raise ValueError(f"model {model}: features {unsigned[:5]} have no member sign")
+    orientation = np.array([signs[c] for c in feature_columns], float)
     clips = evaluation_sets(splits)
     missing = sorted(set(clips["clip_id"]) - set(features["clip_id"]))
     if missing:
@@ -183,7 +197,9 @@ def collections(
     for artist, group in clips.groupby("artist", sort=True):
         suspect, validation = group[group["suspect"]], group[~group["suspect"]]
         works_s, works_v = suspect["work_id"].to_numpy(), validation["work_id"].to_numpy()
-        x_s, x_v = (side[feature_columns].to_numpy(float) for side in (suspect, validation))
+        x_s, x_v = (
+            side[feature_columns].to_numpy(float) * orientation for side in (suspect, validation)
+        )
         a_s, a_v = (side[list(BLIND_STATISTICS)].to_numpy(float) for side in (suspect, validation))
         out.append(
             Collection(
@@ -212,6 +228,7 @@ class VerdictRow:
     clips_validation: int
     p_value: float
     p_holm: float
+    p_two_sided: float  # the diagnostic's, for the one-sided test; NaN for the others
     p_mc_error: float
     permutations: int
     fold_draws: int
@@ -225,14 +242,22 @@ class VerdictRow:
 def family_verdicts(model: str, found: list[Collection], settings: DISettings) -> list[VerdictRow]:
     """The verdicts, one per collection and method. The collections of one method are one
     family: detection is judged on Holm-adjusted p-values, so that alpha bounds the chance
-    that any artist of the model is detected falsely, not each one's."""
+    that any artist of the model is detected falsely, not each one's. The one-sided test's
+    verdicts carry the two-sided diagnostic's p-value (engine.DIAGNOSTIC, run for it if it is
+    not among the methods)."""
     shifts = [shift_test(c.audio, settings) for c in found]
+    results = {
+        method: [dataset_inference(c.works, method, settings) for c in found]
+        for method in dict.fromkeys([*settings.methods, DIAGNOSTIC])
+    }
+    adjusted = {method: holm([r.p for r in rs]) for method, rs in results.items()}
     rows = []
     for method in settings.methods:
-        results = [dataset_inference(c.works, method, settings) for c in found]
-        adjusted = holm([r.p for r in results])
-        for c, result, shift, p_holm in zip(found, results, shifts, adjusted, strict=True):
-            outcome, reason = verdict(c.works, result, shift, settings, (p_holm, len(found)))
+        diagnostic = method == ONE_SIDED
+        for i, (c, result, shift) in enumerate(zip(found, results[method], shifts, strict=True)):
+            two_sided = adjusted[DIAGNOSTIC][i] if diagnostic else None
+            family = (adjusted[method][i], len(found))
+            outcome, reason = verdict(c.works, result, shift, settings, family, two_sided)
             rows.append(
                 VerdictRow(
                     model=model,
@@ -244,10 +269,11 @@ def family_verdicts(model: str, found: list[Collection], settings: DISettings) -
                     clips_suspect=c.clips[0],
                     clips_validation=c.clips[1],
                     p_value=result.p,
-                    p_holm=p_holm,
+                    p_holm=adjusted[method][i],
+                    p_two_sided=results[DIAGNOSTIC][i].p if diagnostic else np.nan,
                     p_mc_error=result.mc_error,
                     permutations=result.permutations,
-                    fold_draws=settings.fold_draws,
+                    fold_draws=0 if method == ONE_SIDED else settings.fold_draws,
                     verdict=outcome,
                     reason=reason,
                     detected=outcome == DETECTED,
