@@ -24,8 +24,8 @@ from audio_di.di.designs import (
     null_pvalues,
     pool_null,
 )
-from audio_di.di.engine import DISettings, Works, dataset_inference, works_of
-from audio_di.di.verdict import DETECTED, holm, verdict
+from audio_di.di.engine import DISettings, Result, Works, dataset_inference, works_of
+from audio_di.di.verdict import DETECTED, INCONCLUSIVE, adjust, unresolved, verdict
 from audio_di.mia import bootstrap_auc, membership_metrics, roc_points
 from audio_di.seeding import stable_seed
 from audio_di.splits import evaluation_sets
@@ -211,7 +211,8 @@ class VerdictRow:
     clips_suspect: int
     clips_validation: int
     p_value: float
-    p_holm: float
+    p_adjusted: float
+    correction: str
     p_mc_error: float
     permutations: int
     fold_draws: int
@@ -224,15 +225,26 @@ class VerdictRow:
 
 def family_verdicts(model: str, found: list[Collection], settings: DISettings) -> list[VerdictRow]:
     """The verdicts, one per collection and method. The collections of one method are one
-    family: detection is judged on Holm-adjusted p-values, so that alpha bounds the chance
-    that any artist of the model is detected falsely, not each one's."""
-    shifts = [shift_test(c.audio, settings) for c in found]
+    family: detection is judged on p-values adjusted over it by `settings.multiple`
+    (di.verdict.adjust), Holm's bounding the chance that any artist of the model is detected
+    falsely, Benjamini-Hochberg's the expected share of false detections. A collection that
+    the family's relabellings cannot resolve (di.verdict.unresolved) is inconclusive before
+    any test runs, and left out of the adjustment."""
+    short = [unresolved(c.works, len(found), settings) for c in found]
+    tested = [c for c, why in zip(found, short, strict=True) if why is None]
+    shifts = [shift_test(c.audio, settings) for c in tested]
+    untested = Result(np.nan, 0, np.nan)
     rows = []
     for method in settings.methods:
-        results = [dataset_inference(c.works, method, settings) for c in found]
-        adjusted = holm([r.p for r in results])
-        for c, result, shift, p_holm in zip(found, results, shifts, adjusted, strict=True):
-            outcome, reason = verdict(c.works, result, shift, settings, (p_holm, len(found)))
+        results = [dataset_inference(c.works, method, settings) for c in tested]
+        adjusted = adjust([r.p for r in results], settings.multiple)
+        outcomes = iter(zip(results, shifts, adjusted, strict=True))
+        for c, why in zip(found, short, strict=True):
+            result, shift, p_adjusted = (untested, untested, np.nan) if why else next(outcomes)
+            family = (p_adjusted, len(tested))
+            outcome, reason = (
+                (INCONCLUSIVE, why) if why else verdict(c.works, result, shift, settings, family)
+            )
             rows.append(
                 VerdictRow(
                     model=model,
@@ -244,7 +256,8 @@ def family_verdicts(model: str, found: list[Collection], settings: DISettings) -
                     clips_suspect=c.clips[0],
                     clips_validation=c.clips[1],
                     p_value=result.p,
-                    p_holm=p_holm,
+                    p_adjusted=p_adjusted,
+                    correction=settings.multiple,
                     p_mc_error=result.mc_error,
                     permutations=result.permutations,
                     fold_draws=settings.fold_draws,
