@@ -122,7 +122,8 @@ def verdict(
     if fewest < needed:
         return INCONCLUSIVE, (
             f"too few works ({works.suspect_works} suspect, {works.validation_works} "
-            f"validation): {power}"
+            f"validation) for p = {result.p:.3g}{adjusted} >= alpha {alpha} to be a negative: "
+            f"{power}"
         )
     return NOT_DETECTED, (
         f"p = {result.p:.3g}{adjusted} >= alpha {alpha} with {fewest} works a side ({power})"
