@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import SAMPLE_RATE, TINY, clips
+import yaml
+from conftest import ROOT, SAMPLE_RATE, TINY, clips, params
+from jsonschema.validators import validator_for
 
 import audio_di.steps.analysis as analysis
 from audio_di.cli import main
@@ -282,3 +284,14 @@ def test_bad_family_options_exit_2_naming_the_problem(family_case, tmp_path, cap
     for args, message in cases:
         assert audit(family_case, tmp_path / "o", *args)[0] == 2
         assert capsys.readouterr().err.startswith(f"audio-di: {message}")
+
+
+def test_the_study_takes_its_correction_from_params_yaml():
+    schema = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())
+    study = params()
+    assert DISettings.from_config(study["di"], study["seed"]).multiple == "holm"
+    study["di"]["multiple"] = "bonferroni"
+    errors = list(validator_for(schema)(schema).iter_errors(study))
+    assert [(list(e.path), e.message) for e in errors] == [
+        (["di", "multiple"], "'bonferroni' is not one of ['holm', 'fdr']")
+    ]
