@@ -240,7 +240,7 @@ def folder_artist(artist: str | None, suspect: str | Path, validation: str | Pat
             "then the artist 'catalogue'); to score works unconditionally, list them in a "
             "manifest with a blank or no artist column"
         )
-    if not any(Path(s).is_dir() for s in (suspect, validation)):
+    if all(Path(s).is_file() for s in (suspect, validation)):
         raise ValueError(
             f"--artist {artist!r} names the artist of a folder set, but both sets are "
             "manifests, whose artist column names each work's artist"
