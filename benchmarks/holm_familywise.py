@@ -1,4 +1,4 @@
-"""Family-wise error of Holm's adjustment (audio_di.di.verdict.holm) on independent nulls.
+"""Family-wise error of Holm's adjustment (audio_di.di.verdict.adjust) on independent nulls.
 
 Each of `--families` families holds `--tests` tests whose nulls are all true (uniform
 p-values), as the artists tested on one model and procedure. Without adjustment a family
@@ -14,13 +14,13 @@ import argparse
 
 import numpy as np
 
-from audio_di.di.verdict import holm
+from audio_di.di.verdict import adjust
 
 
 def familywise(p: np.ndarray, alpha: float) -> tuple[float, float]:
     """Share of families (rows of p) with any p < alpha: raw, and after Holm's adjustment."""
     raw = (p < alpha).any(axis=1).mean()
-    adjusted = (np.apply_along_axis(holm, 1, p) < alpha).any(axis=1).mean()
+    adjusted = (np.apply_along_axis(adjust, 1, p, "holm") < alpha).any(axis=1).mean()
     return float(raw), float(adjusted)
 
 

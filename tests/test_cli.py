@@ -82,7 +82,11 @@ def test_audit_detects_a_memorised_suspect_set(audit_case, tmp_path, capsys):
     assert verdict["di_settings"]["permutations"] == 999
     # --null-trials 40 gives 40 trials per method, all from the validation works.
     assert all(r["null_trials"] == 40 for r in verdict["null_false_positive_rate"])
-    assert printed.strip().endswith(verdict["summary"])
+    assert printed.strip().endswith(f"{verdict['summary']}\n{verdict['family']}")
+    assert verdict["family"] == (
+        "family (crossfit): 1 artist, Holm at alpha 0.05: 1 detected, 0 not detected, "
+        "0 inconclusive"
+    )
     crossfit = next(v for v in verdict["verdicts"] if v["method"] == "crossfit")
     assert crossfit["p_value"] < 0.01 and crossfit["clips_suspect"] == 24
     assert (out / "audit.png").read_bytes()[:4] == b"\x89PNG"
@@ -364,12 +368,15 @@ def inconclusive(case, tmp_path, suspect, validation, *args) -> dict:
 
 
 def test_too_few_works_are_inconclusive_not_negative(audit_case, tmp_path):
-    """Three non-member works a side: no relabelling test can reach p < 0.05."""
+    """Three non-member works a side: their 20 labellings cannot give p < 0.05, so nothing is
+    tested."""
     suspect = manifest_of(audit_case, "validation", (8, 9, 10), tmp_path / "s.csv")
     validation = manifest_of(audit_case, "validation", (11, 12, 13), tmp_path / "v.csv")
     verdict = inconclusive(audit_case, tmp_path, suspect, validation)
-    assert verdict["reason"].startswith("too few works (3 suspect, 3 validation)")
-    assert "needs 13 works a side" in verdict["reason"]
+    assert verdict["reason"] == (
+        "too few works for a family of 1 at alpha 0.05: 3 suspect and 3 validation works "
+        "have 20 distinct labellings, needs more than 20"
+    )
 
 
 def test_sets_that_differ_only_in_gain_are_inconclusive(audit_case, tmp_path):

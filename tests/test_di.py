@@ -31,7 +31,7 @@ from audio_di.di.engine import (
     score_map,
     works_of,
 )
-from audio_di.di.verdict import holm
+from audio_di.di.verdict import adjust
 from audio_di.synthetic import Scenario, collection, null_scenarios
 
 FAST = DISettings(
@@ -218,9 +218,21 @@ def test_false_positive_rate_interval():
 def test_holm_adjusts_step_down_and_keeps_the_input_order():
     # sorted 0.005, 0.01, 0.03, 0.04 -> 4 x 0.005, 3 x 0.01, 2 x 0.03, then the running max
     p = np.array([0.01, 0.04, 0.03, 0.005])
-    assert np.allclose(holm(p), [0.03, 0.06, 0.06, 0.02])
-    assert np.allclose(holm([0.9, 0.3]), [0.9, 0.6])
-    assert np.allclose(holm([0.02]), [0.02])
+    assert np.allclose(adjust(p, "holm"), [0.03, 0.06, 0.06, 0.02])
+    assert np.allclose(adjust([0.9, 0.3], "holm"), [0.9, 0.6])
+    assert np.allclose(adjust([0.02], "holm"), [0.02])
+
+
+def test_benjamini_hochberg_adjusts_step_up_and_keeps_the_input_order():
+    # sorted 0.005, 0.01, 0.03, 0.04 -> 4/1 x 0.005, 4/2 x 0.01, 4/3 x 0.03, 4/4 x 0.04 =
+    # 0.02, 0.02, 0.04, 0.04, then the running minimum from the largest
+    p = np.array([0.01, 0.04, 0.03, 0.005])
+    assert np.allclose(adjust(p, "fdr"), [0.02, 0.04, 0.04, 0.02])
+    # 2 x 0.3 = 0.6 > 0.5: the larger p-value caps it.
+    assert np.allclose(adjust([0.5, 0.3], "fdr"), [0.5, 0.5])
+    assert np.allclose(adjust([0.9, 0.8, 0.95], "fdr"), [0.95, 0.95, 0.95])
+    with pytest.raises(ValueError, match=r"unknown correction 'bonferroni'; known: \['fdr', 'h"):
+        adjust([0.1], "bonferroni")
 
 
 def test_holm_benchmark_counts_families_with_any_detection():

@@ -17,7 +17,7 @@ import pandas as pd
 
 from audio_di.config import MIN_WORKS
 from audio_di.di.engine import DISettings
-from audio_di.tables import CATALOGUE_MANIFEST, FEATURES, REJECTED
+from audio_di.tables import CATALOGUE_MANIFEST, FEATURES, REJECTED, UNCONDITIONAL
 
 if TYPE_CHECKING:
     from audio_di.models import Adapter
@@ -145,9 +145,13 @@ def audit_catalogue(
     settings: DISettings,
     attacks: dict[str, dict] | None = None,
     keep_clips: bool = False,
+    artist: str | None = None,
 ) -> Audit:
     """DI of one model against one catalogue: suspect and validation are each a folder of
-    audio (each file one work of the artist "catalogue") or a manifest CSV.
+    audio (each file one work of `artist`, by default "catalogue", under which a model
+    conditioned on artists scores it) or a manifest CSV with any number of artists, one
+    verdict each; its clips without an artist are scored unconditionally and make one
+    collection, tables.UNCONDITIONAL.
 
     The model is loaded, and its attacks checked, before any audio is read. Then the steps
     are the workflow's: the folder corpus's ingestion (manifest.csv and rejected.csv in
@@ -168,13 +172,14 @@ def audit_catalogue(
     from audio_di.steps.features import family_attacks, score_clips
 
     out_dir = Path(out_dir)
+    artist = folder_artist(artist, suspect, validation)
     adapter = load_model(spec, scoring.device)
     model = model_record(spec, adapter)
     chosen = family_attacks(adapter, attacks or default_attacks(), has_reference=False)
     files = pd.concat(
         [
-            catalogue_files(suspect, "catalogue", "train", SETS["train"]),
-            catalogue_files(validation, "catalogue", "heldout", SETS["heldout"]),
+            catalogue_files(suspect, artist, "train", SETS["train"]),
+            catalogue_files(validation, artist, "heldout", SETS["heldout"]),
         ],
         ignore_index=True,
     )
@@ -193,7 +198,10 @@ def audit_catalogue(
         for folder in {out_dir, clips_dir}:
             write_table(manifest, folder / "manifest.csv", CATALOGUE_MANIFEST)
         write_table(rejected, out_dir / "rejected.csv", REJECTED)
-        splits = make_splits(manifest, members=[], heldout_fraction=0.5, seed=settings.seed)
+        # The clips keep a blank artist, which the model reads as unconditional; the splits
+        # and verdicts name their collection.
+        named = manifest.assign(artist=manifest["artist"].replace("", UNCONDITIONAL))
+        splits = make_splits(named, members=[], heldout_fraction=0.5, seed=settings.seed)
         try:
             check_set_sizes(splits, MIN_WORKS)
         except ValueError as err:
@@ -219,6 +227,25 @@ def audit_catalogue(
         name, features, splits, stats, settings, known_nonmembers=False
     )
     return Audit(tables, manifest, rejected, model, chosen, note)
+
+
+def folder_artist(artist: str | None, suspect: str | Path, validation: str | Path) -> str:
+    """The artist of a folder set: `artist` (--artist), by default "catalogue"; an empty
+    name, or a name where no set is a folder, is an error."""
+    if artist is None:
+        return "catalogue"
+    if not artist.strip():
+        raise ValueError(
+            f"--artist {artist!r}: give a name, or leave --artist out (a folder's works are "
+            "then the artist 'catalogue'); to score works unconditionally, list them in a "
+            "manifest with a blank or no artist column"
+        )
+    if all(Path(s).is_file() for s in (suspect, validation)):
+        raise ValueError(
+            f"--artist {artist!r} names the artist of a folder set, but both sets are "
+            "manifests, whose artist column names each work's artist"
+        )
+    return artist
 
 
 def _folder_state(source: str) -> str | None:

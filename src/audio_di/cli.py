@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     # Defaults come from the settings objects, whose defaults are params.yaml's.
     from audio_di.audit import Clipping, Scoring
     from audio_di.di.engine import METHODS, DISettings
+    from audio_di.di.verdict import CORRECTIONS
 
+    choices = {"methods": sorted(METHODS), "multiple": sorted(CORRECTIONS)}
     clipping, scoring = Clipping(), Scoring()
 
     parser = argparse.ArgumentParser(prog="audio-di", description=__doc__)
@@ -48,13 +50,20 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         metavar="DIR_OR_CSV",
         help="works that may have been trained on: a folder of audio files (each file one "
-        "work) or a manifest CSV (path, artist, work_id, optional caption)",
+        "work of --artist) or a manifest CSV (path, work_id, optional artist, caption): one "
+        "verdict per artist, the works with a blank or no artist scored unconditionally",
     )
     audit.add_argument(
         "--validation",
         required=True,
         metavar="DIR_OR_CSV",
         help="works known not to be in the training data (e.g. released after the model)",
+    )
+    audit.add_argument(
+        "--artist",
+        metavar="NAME",
+        help="the artist of a folder set's works; a model conditioned on artists scores them "
+        "under this one (default: catalogue)",
     )
     audit.add_argument(
         "--out",
@@ -120,13 +129,22 @@ def _parser() -> argparse.ArgumentParser:
                 flag, action=argparse.BooleanOptionalAction, default=default, help=where
             )
         elif isinstance(default, tuple):
-            kind = type(default[0])
-            choices = sorted(METHODS) if setting.name == "methods" else None
             group.add_argument(
-                flag, nargs="+", type=kind, default=list(default), choices=choices, help=where
+                flag,
+                nargs="+",
+                type=type(default[0]),
+                default=list(default),
+                choices=choices.get(setting.name),
+                help=where,
             )
         else:
-            group.add_argument(flag, type=type(default), default=default, help=where)
+            group.add_argument(
+                flag,
+                type=type(default),
+                default=default,
+                choices=choices.get(setting.name),
+                help=where,
+            )
     return parser
 
 
@@ -187,7 +205,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
     from audio_di.io import write_json, write_table
     from audio_di.plots import audit_figure
     from audio_di.steps.analysis import calibration
-    from audio_di.steps.reporting import verdict_sentence
+    from audio_di.steps.reporting import family_line, verdict_sentence
     from audio_di.tables import AUDIT_PVALUE_VS_N, AUDIT_VERDICTS
 
     started = datetime.now(UTC)
@@ -213,6 +231,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
         settings,
         attacks=study_attacks(args.attacks),
         keep_clips=args.keep_clips,
+        artist=args.artist,
     )
     verdicts = audit.tables["verdicts"].drop(columns="artist_status")
     # The audit's null: the same procedure on halves of the validation works, where nothing
@@ -220,6 +239,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
     null = audit.tables["null"]
     calibrated = calibration(null, args.alpha)
     sentence = verdict_sentence(verdicts, name)
+    family = family_line(verdicts, settings.methods[0], args.alpha)
     primary = next(verdicts[verdicts["method"] == settings.methods[0]].itertuples())
     write_table(verdicts, out / "verdicts.csv", AUDIT_VERDICTS)
     curves = audit.tables["curves"].drop(columns="artist_status")
@@ -244,6 +264,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
             "verdicts": verdicts.to_dict(orient="records"),
             "null_false_positive_rate": calibrated.to_dict(orient="records"),
             "summary": sentence,
+            "family": family,
             # Provenance: what gave this verdict, enough to run it again.
             "audio_di_version": __version__,
             "started": started.isoformat(timespec="seconds"),
@@ -266,6 +287,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
     if len(audit.rejected):
         print(f"{len(audit.rejected)} file(s) or clip(s) rejected: see {out / 'rejected.csv'}")
     print(sentence)
+    print(family)
 
 
 if __name__ == "__main__":

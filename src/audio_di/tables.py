@@ -180,7 +180,8 @@ VERDICTS = Table(
         "clips_suspect",
         "clips_validation",
         "p_value",
-        "p_holm",
+        "p_adjusted",
+        "correction",
         "p_two_sided",
         "p_mc_error",
         "permutations",
@@ -290,6 +291,22 @@ USER_MANIFEST_SCHEMA = {
         },
     },
 }
+# An audit's manifest may leave the artist blank, or out: those clips are scored
+# unconditionally (the model's null class or empty prompt), and make one collection, named
+# UNCONDITIONAL in the tables.
+AUDIT_MANIFEST_SCHEMA = {
+    **USER_MANIFEST_SCHEMA,
+    "required": ["path", "work_id"],
+    "properties": {
+        **USER_MANIFEST_SCHEMA["properties"],
+        "artist": {
+            "description": "Whose work it is; blank or absent: scored unconditionally.",
+            "type": "string",
+        },
+    },
+}
+UNCONDITIONAL = "(unconditional)"
+
 USER_MANIFEST = Table(
     "user manifest",
     ("corpora.<name>.manifest", "audio-di audit --suspect / --validation"),

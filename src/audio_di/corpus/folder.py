@@ -16,7 +16,13 @@ from jsonschema import Draft202012Validator
 from tqdm import tqdm
 
 from audio_di.audio import audio_sha256, is_silent, read_audio, resample, segment, write_flac
-from audio_di.tables import CATALOGUE_MANIFEST, REJECTED, USER_MANIFEST, USER_MANIFEST_SCHEMA
+from audio_di.tables import (
+    AUDIT_MANIFEST_SCHEMA,
+    CATALOGUE_MANIFEST,
+    REJECTED,
+    USER_MANIFEST,
+    USER_MANIFEST_SCHEMA,
+)
 
 # Suffixes of the formats soundfile names (lower-cased): a file with one that it cannot decode
 # is damaged; any other file it cannot decode is in a format it does not read. Whatever it
@@ -28,32 +34,38 @@ class Rejected(Exception):
     """A file or clip that gives no usable audio; the message is the reason reported."""
 
 
-def read_manifest(csv: str | Path, root: str | Path | None = None) -> pd.DataFrame:
+def read_manifest(
+    csv: str | Path, root: str | Path | None = None, schema: dict = USER_MANIFEST_SCHEMA
+) -> pd.DataFrame:
     """A user's manifest (tables.USER_MANIFEST): one row per audio file, with path (relative
     to `root`, by default the CSV's folder), artist, work_id, and optionally caption and role
-    (train or heldout, where the user knows what went into training). Paths come back
-    resolved against `root`, `name` keeps them as written (clip ids derive from it); a blank
-    or absent caption or role is an empty string."""
+    (train or heldout, where the user knows what went into training), checked against
+    `schema` (an audit's, tables.AUDIT_MANIFEST_SCHEMA, lets the artist be blank or absent).
+    Paths come back resolved against `root`, `name` keeps them as written (clip ids derive
+    from it); a blank or absent artist, caption or role is an empty string."""
     csv = Path(csv)
     try:
         table = pd.read_csv(csv, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise ValueError(f"{csv}: cannot read the manifest: {err}") from err
-    check_manifest(table, csv)
+    check_manifest(table, csv, schema)
     repeated = table.loc[table["path"].duplicated(), "path"].tolist()
     if repeated:
         raise ValueError(f"{csv}: path(s) listed more than once: {repeated[:5]}")
-    table = table.assign(caption=table.get("caption", ""), role=table.get("role", ""))
+    table = table.assign(
+        **{column: table.get(column, "") for column in ("artist", "caption", "role")}
+    )
     root = csv.parent if root is None else Path(root)
     table["name"] = table["path"]
     table["path"] = [str(root / p) for p in table["path"]]
     return table[["path", "artist", "work_id", "name", "caption", "role"]]
 
 
-def check_manifest(table: pd.DataFrame, csv: Path) -> None:
-    """Check a manifest read as text against tables.USER_MANIFEST_SCHEMA: its columns, then
-    every row; the error names the file, the column, the value and the lines."""
-    required = USER_MANIFEST_SCHEMA["required"]
+def check_manifest(table: pd.DataFrame, csv: Path, schema: dict = USER_MANIFEST_SCHEMA) -> None:
+    """Check a manifest read as text against `schema` (tables.USER_MANIFEST_SCHEMA, or an
+    audit's): its columns, then every row; the error names the file, the column, the value
+    and the lines."""
+    required = schema["required"]
     missing = [c for c in required if c not in table.columns]
     if missing:
         raise ValueError(f"{csv}: missing column(s) {missing}; needs {required}")
@@ -62,7 +74,7 @@ def check_manifest(table: pd.DataFrame, csv: Path) -> None:
         raise ValueError(
             f"{csv}: unknown column(s) {unknown}; a manifest has {list(USER_MANIFEST.columns)}"
         )
-    validator = Draft202012Validator(USER_MANIFEST_SCHEMA)
+    validator = Draft202012Validator(schema)
     lines: dict[str, list[int]] = {}  # problem -> CSV lines (the header is line 1)
     for line, row in enumerate(table.to_dict(orient="records"), start=2):
         for error in validator.iter_errors(row):
@@ -104,13 +116,14 @@ def folder_files(folder: str | Path, artist: str, role: str = "", prefix: str = 
 def catalogue_files(source: str | Path, artist: str, role: str, label: str) -> pd.DataFrame:
     """One set of a catalogue, every row with `role`: a folder of audio (each file one work
     of `artist`, named `label`/<file>, so that two sets' folders may hold equal names) or a
-    manifest CSV, whose role column, where filled in, must agree."""
+    manifest CSV (tables.AUDIT_MANIFEST_SCHEMA: a blank or absent artist asks for
+    unconditional scoring), whose role column, where filled in, must agree."""
     source = Path(source)
     if source.is_dir():
         return folder_files(source, artist, role, prefix=f"{label}/")
     if not source.is_file():
         raise ValueError(f"{source}: no such folder or manifest CSV ({label} set)")
-    table = read_manifest(source)
+    table = read_manifest(source, schema=AUDIT_MANIFEST_SCHEMA)
     other = table["role"].ne("") & table["role"].ne(role)
     if other.any():
         raise ValueError(

@@ -58,7 +58,8 @@ class DISettings:
     0.0022 near p = 0.05 with 9999); curve_permutations and null_permutations: those behind
     each resampled p-value of the curves and each null trial. smallest_effect: the work-level
     effect (difference of work means in their SD) that a negative verdict must have had 80%
-    power to see; with fewer works a side the verdict is inconclusive.
+    power to see; with fewer works a side the verdict is inconclusive. multiple: the
+    correction over the artists of one model and method (di.verdict.CORRECTIONS).
     """
 
     methods: tuple[str, ...] = ("oriented", "crossfit", "split")
@@ -67,6 +68,7 @@ class DISettings:
     resample_fold_draws: int = 5
     ridge: float = 1.0
     alpha: float = 0.05
+    multiple: str = "holm"
     permutations: int = 9999
     curve_permutations: int = 499
     null_permutations: int = 999

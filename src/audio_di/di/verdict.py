@@ -1,7 +1,10 @@
-"""The verdict of dataset inference: detected, not detected or inconclusive, and why; Holm's
-adjustment over the artists of one model; and the works a negative needs to mean something."""
+"""The verdict of dataset inference: detected, not detected or inconclusive, and why; the
+multiple-testing correction over the artists of one model; whether the relabellings can
+resolve a family at all; and the works a negative needs to mean something."""
 
 from __future__ import annotations
+
+from math import comb
 
 import numpy as np
 from scipy import stats
@@ -18,18 +21,64 @@ def works_needed(effect: float, alpha: float, power: float = 0.8) -> float:
     return float(np.ceil(2 * (z / effect) ** 2))
 
 
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (Holm, "A simple sequentially rejective multiple
-    test procedure", Scand. J. Statistics 1979): rejecting where they are below alpha keeps
-    the chance of any false detection among the tests at most alpha, whatever their
-    dependence."""
+# The corrections over a family (params.yaml di.multiple, audio-di audit --multiple), as a
+# verdict's reason names them.
+CORRECTIONS = {"holm": "Holm", "fdr": "Benjamini-Hochberg"}
+
+
+def adjust(p: np.ndarray, correction: str) -> np.ndarray:
+    """Adjusted p-values of one family, in the input's order; detection asks them to be below
+    alpha.
+
+    holm: Holm's step-down ("A simple sequentially rejective multiple test procedure", Scand.
+    J. Statistics 1979), the running maximum of (m - i + 1) p_(i): the chance of any false
+    detection in the family stays at most alpha, whatever the p-values' dependence.
+
+    fdr: Benjamini & Hochberg's step-up ("Controlling the false discovery rate", JRSS B
+    1995), the running minimum from the largest of m p_(i) / i: the expected share of false
+    detections among the detections stays at most alpha where the true nulls' p-values are
+    independent (or positively dependent, Benjamini & Yekutieli, Ann. Statistics 2001). Here
+    they are independent given the model: each artist's collection is its own works, suspect
+    and validation alike, every work sits in one collection, and each p-value comes from its
+    own relabellings of those works. So Benjamini-Yekutieli's log-factor, which buys control
+    under any dependence (needed were artists to share one validation pool), is not paid."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"unknown correction {correction!r}; known: {sorted(CORRECTIONS)}")
     p = np.asarray(p, dtype=float)
-    order = np.argsort(p, kind="stable")
     m = len(p)
-    stepped = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
+    order = np.argsort(p, kind="stable")
+    rank = np.arange(1, m + 1)
+    if correction == "holm":
+        stepped = np.maximum.accumulate((m - rank + 1) * p[order])
+    else:
+        stepped = np.minimum.accumulate((m / rank * p[order])[::-1])[::-1]
     adjusted = np.empty(m)
-    adjusted[order] = stepped
+    adjusted[order] = np.minimum(1.0, stepped)
     return adjusted
+
+
+def unresolved(works: Works, family: int, settings: DISettings) -> str | None:
+    """Why a family of `family` collections at level alpha cannot detect this one, or None.
+
+    A permutation p-value is at least 1 / (B + 1) with B relabellings, and at least 1 / C
+    with C = binomial(W_s + W_v, W_s) distinct ways to label the works. A lone detection in
+    the family needs a p-value below alpha / K under either correction, so both must exceed
+    K / alpha; short of that, the collection is inconclusive before any relabelling is drawn.
+    """
+    needed = family / settings.alpha
+    if settings.permutations + 1 <= needed:
+        return (
+            f"too few relabellings for a family of {family} at alpha {settings.alpha}: "
+            f"{settings.permutations} permutations, needs B + 1 > {needed:g}"
+        )
+    distinct = comb(len(works.x), works.suspect_works)
+    if distinct <= needed:
+        return (
+            f"too few works for a family of {family} at alpha {settings.alpha}: "
+            f"{works.suspect_works} suspect and {works.validation_works} validation works "
+            f"have {distinct} distinct labellings, needs more than {needed:g}"
+        )
+    return None
 
 
 DETECTED, NOT_DETECTED, INCONCLUSIVE = "detected", "not detected", "inconclusive"
@@ -45,11 +94,11 @@ def verdict(
 ) -> tuple[str, str]:
     """Detected, not detected or inconclusive, with the reason in words.
 
-    family: the Holm-adjusted p-value and the number of collections tested together (the
-    artists of one model and method); detection then asks the adjusted p-value to be below
-    alpha, so that alpha bounds the chance of any false detection among them. two_sided:
-    for the one-sided test, the Holm-adjusted p-value of the two-sided diagnostic
-    (engine.DIAGNOSTIC) on the same collections.
+    family: the adjusted p-value (`adjust`, by `settings.multiple`) and the number of
+    collections tested together (the artists of one model and method); detection then asks
+    the adjusted p-value to be below alpha. two_sided: for the one-sided test, the
+    two-sided diagnostic's p-value (engine.DIAGNOSTIC) on the same collection, adjusted the
+    same way.
 
     Inconclusive when the features carry nothing (none varies over the works), when the blind
     test finds the sets differ in audio statistics (so a difference in the membership
@@ -65,7 +114,8 @@ def verdict(
             f"the sets differ in audio statistics (blind test p = {shift.p:.3g} < alpha {alpha})"
         )
     p, tested = family
-    adjusted = f" (Holm-adjusted over {tested} collections: {p:.3g})" if tested > 1 else ""
+    correction = CORRECTIONS[settings.multiple]
+    adjusted = f" ({correction}-adjusted over {tested} collections: {p:.3g})" if tested > 1 else ""
     if p < alpha:
         return DETECTED, f"p = {result.p:.3g}{adjusted} < alpha {alpha}"
     if two_sided is not None and two_sided < alpha:
@@ -83,7 +133,8 @@ def verdict(
     if fewest < needed:
         return INCONCLUSIVE, (
             f"too few works ({works.suspect_works} suspect, {works.validation_works} "
-            f"validation): {power}"
+            f"validation) for p = {result.p:.3g}{adjusted} >= alpha {alpha} to be a negative: "
+            f"{power}"
         )
     return NOT_DETECTED, (
         f"p = {result.p:.3g}{adjusted} >= alpha {alpha} with {fewest} works a side ({power})"

@@ -96,18 +96,21 @@ class EmbeddedModel(Adapter):
         return len(self.artists)
 
     def condition(self, meta: pd.DataFrame) -> torch.Tensor:
-        """Artist class index per clip; a missing artist (None/NaN) asks for the null class.
+        """Artist class index per clip; a missing or empty artist (None, NaN, "") asks for the
+        null class.
 
-        An artist the model was not trained on is an error: callers who want such clips
-        scored unconditionally say so by leaving their artist empty.
+        An artist the model was not trained on is an error: callers name one it knows, or
+        ask for unconditional scoring by leaving the artist empty.
         """
         index = {artist: i for i, artist in enumerate(self.artists)}
-        labels = [None if pd.isna(a) else str(a) for a in meta["artist"]]
+        labels = [None if pd.isna(a) or a == "" else str(a) for a in meta["artist"]]
         unknown = sorted({a for a in labels if a is not None} - index.keys())
         if unknown:
             raise ValueError(
                 f"artist(s) {unknown} unknown to this {self.kind} model, which knows "
-                f"{self.artists}; leave a clip's artist empty to score it unconditionally"
+                f"{self.artists}; name one it knows (audio-di audit --artist NAME for a folder "
+                "set, a manifest's artist column), or leave the artist empty to score the "
+                "clips unconditionally (a manifest with a blank or no artist column)"
             )
         classes = [self.null_class if a is None else index[a] for a in labels]
         return torch.tensor(classes, dtype=torch.long, device=self.device)

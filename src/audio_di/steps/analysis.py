@@ -28,11 +28,12 @@ from audio_di.di.engine import (
     DIAGNOSTIC,
     ONE_SIDED,
     DISettings,
+    Result,
     Works,
     dataset_inference,
     works_of,
 )
-from audio_di.di.verdict import DETECTED, holm, verdict
+from audio_di.di.verdict import DETECTED, INCONCLUSIVE, adjust, unresolved, verdict
 from audio_di.mia import bootstrap_auc, membership_metrics, roc_points
 from audio_di.seeding import stable_seed
 from audio_di.splits import evaluation_sets
@@ -227,7 +228,8 @@ class VerdictRow:
     clips_suspect: int
     clips_validation: int
     p_value: float
-    p_holm: float
+    p_adjusted: float
+    correction: str
     p_two_sided: float  # the diagnostic's, for the one-sided test; NaN for the others
     p_mc_error: float
     permutations: int
@@ -241,23 +243,47 @@ class VerdictRow:
 
 def family_verdicts(model: str, found: list[Collection], settings: DISettings) -> list[VerdictRow]:
     """The verdicts, one per collection and method. The collections of one method are one
-    family: detection is judged on Holm-adjusted p-values, so that alpha bounds the chance
-    that any artist of the model is detected falsely, not each one's. The one-sided test's
-    verdicts carry the two-sided diagnostic's p-value (engine.DIAGNOSTIC, run for it if it is
-    not among the methods)."""
-    shifts = [shift_test(c.audio, settings) for c in found]
+    family: detection is judged on p-values adjusted over it by `settings.multiple`
+    (di.verdict.adjust), Holm's bounding the chance that any artist of the model is detected
+    falsely, Benjamini-Hochberg's the expected share of false detections. A collection that
+    the family's relabellings cannot resolve (di.verdict.unresolved) is inconclusive before
+    any test runs, and left out of the adjustment. The one-sided test's verdicts carry the
+    two-sided diagnostic's p-value (engine.DIAGNOSTIC, run for it if it is not among the
+    methods), adjusted the same way."""
+    short = [unresolved(c.works, len(found), settings) for c in found]
+    tested = [c for c, why in zip(found, short, strict=True) if why is None]
+    shifts = [shift_test(c.audio, settings) for c in tested]
     results = {
-        method: [dataset_inference(c.works, method, settings) for c in found]
+        method: [dataset_inference(c.works, method, settings) for c in tested]
         for method in dict.fromkeys([*settings.methods, DIAGNOSTIC])
     }
-    adjusted = {method: holm([r.p for r in rs]) for method, rs in results.items()}
+    adjusted = {m: adjust([r.p for r in rs], settings.multiple) for m, rs in results.items()}
+    untested = Result(np.nan, 0, np.nan)
     rows = []
     for method in settings.methods:
         diagnostic = method == ONE_SIDED
-        for i, (c, result, shift) in enumerate(zip(found, results[method], shifts, strict=True)):
-            two_sided = adjusted[DIAGNOSTIC][i] if diagnostic else None
-            family = (adjusted[method][i], len(found))
-            outcome, reason = verdict(c.works, result, shift, settings, family, two_sided)
+        outcomes = iter(
+            zip(
+                results[method],
+                shifts,
+                adjusted[method],
+                results[DIAGNOSTIC],
+                adjusted[DIAGNOSTIC],
+                strict=True,
+            )
+        )
+        for c, why in zip(found, short, strict=True):
+            if why:
+                result, shift, p_adjusted, two, two_adjusted = (
+                    untested, untested, np.nan, untested, np.nan
+                )  # fmt: skip
+                outcome, reason = INCONCLUSIVE, why
+            else:
+                result, shift, p_adjusted, two, two_adjusted = next(outcomes)
+                family = (p_adjusted, len(tested))
+                outcome, reason = verdict(
+                    c.works, result, shift, settings, family, two_adjusted if diagnostic else None
+                )
             rows.append(
                 VerdictRow(
                     model=model,
@@ -269,8 +295,9 @@ def family_verdicts(model: str, found: list[Collection], settings: DISettings) -
                     clips_suspect=c.clips[0],
                     clips_validation=c.clips[1],
                     p_value=result.p,
-                    p_holm=adjusted[method][i],
-                    p_two_sided=results[DIAGNOSTIC][i].p if diagnostic else np.nan,
+                    p_adjusted=p_adjusted,
+                    correction=settings.multiple,
+                    p_two_sided=two.p if diagnostic else np.nan,
                     p_mc_error=result.mc_error,
                     permutations=result.permutations,
                     fold_draws=0 if method == ONE_SIDED else settings.fold_draws,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from audio_di.di.verdict import DETECTED, INCONCLUSIVE
-from audio_di.tables import HEADLINE
+from audio_di.di.verdict import CORRECTIONS, DETECTED, INCONCLUSIVE, NOT_DETECTED
+from audio_di.tables import HEADLINE, UNCONDITIONAL
 
 
 def smallest_detecting_n(curves: pd.DataFrame, rate: float = 0.95) -> dict[str, int | None]:
@@ -230,16 +230,40 @@ def headline_text(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def _whose(artist: str) -> str:
+    if artist == "catalogue":
+        return "The catalogue"
+    if artist == UNCONDITIONAL:
+        return "The works without an artist (scored unconditionally)"
+    return f"The catalogue of {artist}"
+
+
 def verdict_sentence(verdicts: pd.DataFrame, model: str) -> str:
     """One sentence per artist and method: the outcome and its reason, on how many works and
-    clips, and what the blind shift test found."""
+    clips, and what the blind shift test found (where the collection was tested)."""
     sentences = []
     for r in verdicts.sort_values(["artist", "method"]).itertuples():
-        who = "The catalogue" if r.artist == "catalogue" else f"The catalogue of {r.artist}"
+        p, shift = "", ""
+        if r.permutations:
+            p = f"; p = {r.p_value:.3g} +/- {r.p_mc_error:.1g} from {r.permutations} relabellings"
+            shift = f"; blind audio-statistics test p = {r.shift_p:.3g}"
         sentences.append(
-            f"{who}: {r.verdict} in {model} by {r.method} ({r.reason}; p = {r.p_value:.3g} "
-            f"+/- {r.p_mc_error:.1g} from {r.permutations} relabellings) on {r.works_suspect} "
-            f"suspect works ({r.clips_suspect} clips) and {r.works_validation} validation works "
-            f"({r.clips_validation} clips); blind audio-statistics test p = {r.shift_p:.3g}."
+            f"{_whose(r.artist)}: {r.verdict} in {model} by {r.method} ({r.reason}{p}) on "
+            f"{r.works_suspect} suspect works ({r.clips_suspect} clips) and "
+            f"{r.works_validation} validation works ({r.clips_validation} clips){shift}."
         )
     return "\n".join(sentences)
+
+
+def family_line(verdicts: pd.DataFrame, method: str, alpha: float) -> str:
+    """One method's family in a line: its artists, the correction and the outcomes, e.g.
+    "family (oriented): 12 artists, Holm at alpha 0.05: 3 detected, 8 not detected, 1
+    inconclusive"."""
+    rows = verdicts[verdicts["method"] == method]
+    correction = CORRECTIONS[rows["correction"].iloc[0]]
+    counts = ", ".join(
+        f"{(rows['verdict'] == outcome).sum()} {outcome}"
+        for outcome in (DETECTED, NOT_DETECTED, INCONCLUSIVE)
+    )
+    artists = f"{len(rows)} artist" + ("s" if len(rows) != 1 else "")
+    return f"family ({method}): {artists}, {correction} at alpha {alpha:g}: {counts}"
