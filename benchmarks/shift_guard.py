@@ -67,22 +67,26 @@ def lowpass(audio: np.ndarray, rate: int, hz: float) -> np.ndarray:
 
 
 def release(audio: np.ndarray, rate: int, kbps: int | None) -> np.ndarray:
-    """Each clip up to 44.1 kHz, through constant-bitrate MP3 (LAME in libsndfile; None:
-    no codec) and back: as a released file reaches the study's rate."""
+    """The clips up to 44.1 kHz, each through constant-bitrate MP3 (LAME in libsndfile;
+    None: no codec), and back: as a released file reaches the study's rate."""
     out = np.empty_like(audio)
-    for i, clip in enumerate(audio):
-        wide = resample(clip, rate, RELEASE_RATE)
+    for start in range(0, len(audio), 64):  # one resampling kernel for 64 clips at a time
+        wide = resample(audio[start : start + 64], rate, RELEASE_RATE)
         if kbps is not None:
-            buffer = io.BytesIO()
-            # libsndfile maps compression level 0..1 to MPEG-1 Layer III's 320..32 kbps.
-            level = (320 - kbps) / 288
-            sf.write(buffer, wide, RELEASE_RATE, format="MP3", compression_level=level,
-                     bitrate_mode="CONSTANT")  # fmt: skip
-            buffer.seek(0)
-            wide = sf.read(buffer, dtype="float32")[0]
-        back = resample(wide, RELEASE_RATE, rate)[: clip.shape[-1]]
-        out[i] = np.pad(back, (0, clip.shape[-1] - len(back)))
+            wide = np.stack([mp3(clip, kbps) for clip in wide])
+        out[start : start + 64] = resample(wide, RELEASE_RATE, rate)[:, : audio.shape[1]]
     return out
+
+
+def mp3(clip: np.ndarray, kbps: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    # libsndfile maps compression level 0..1 to MPEG-1 Layer III's 320..32 kbps.
+    level = (320 - kbps) / 288
+    sf.write(buffer, clip, RELEASE_RATE, format="MP3", compression_level=level,
+             bitrate_mode="CONSTANT")  # fmt: skip
+    buffer.seek(0)
+    decoded = sf.read(buffer, dtype="float32")[0]
+    return np.pad(decoded, (0, max(0, len(clip) - len(decoded))))[: len(clip)]
 
 
 # name -> (processing, argument); "clean" is the audio as the study has it.

@@ -73,3 +73,15 @@ def test_flatness_tells_noise_from_tones():
     rng = np.random.default_rng(4)
     white, tonal = audio_statistics(noise(rng, 2), SR), audio_statistics(tones(rng, 2), SR)
     assert (white["flatness_db"] > -6).all() and (tonal["flatness_db"] < -15).all()
+
+
+def test_a_low_passed_set_is_flagged_by_the_shift_statistics():
+    rng = np.random.default_rng(5)
+    base, masters = tones(rng, 60), tones(rng, 60)
+    spectrum = np.fft.rfft(masters, axis=1)
+    spectrum[:, np.fft.rfftfreq(SR, 1 / SR) > 6000] = 0
+    released = np.fft.irfft(spectrum, SR, axis=1).astype(np.float32)
+    works = np.repeat(np.arange(20), 3)
+    stats = [audio_statistics(a, SR)[list(SHIFT_STATISTICS)].to_numpy() for a in (base, released)]
+    p = shift_test(works_of(*stats, works, works), DISettings(permutations=999)).p
+    assert p == 1 / 1000
