@@ -25,7 +25,9 @@ MELS = 64
 def audio_statistics(audio: np.ndarray, sample_rate: int, n_fft: int = 1024) -> pd.DataFrame:
     """Per-clip statistics of (N, samples) mono audio, one row per clip: the columns
     tables.SHIFT_STATISTICS (tables.BLIND_STATISTICS among them), each computed from the
-    clip alone, so that a row does not depend on the batch."""
+    clip alone, so that a row does not depend on the batch. Spectral flatness as in Gray &
+    Markel, "A spectral-flatness measure for studying the autocorrelation method of linear
+    prediction of speech analysis", IEEE Trans. ASSP 1974."""
     wave = torch.from_numpy(np.asarray(audio, dtype=np.float32))
     hop = n_fft // 4
     spec = torch.stft(
