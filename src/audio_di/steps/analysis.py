@@ -48,6 +48,7 @@ from audio_di.tables import (
     NULL_PVALUES,
     PVALUE_VS_N,
     ROC,
+    SHIFT_STATISTICS,
     VERDICTS,
 )
 
@@ -70,13 +71,13 @@ def corpus_statistics(
     clip_ids = evaluation_sets(splits)["clip_id"].reset_index(drop=True)
     # One array filled batch by batch: small tables kept from batch to batch would pin the
     # allocator's heap, which would then grow with every batch.
-    values = np.empty((len(clip_ids), len(BLIND_STATISTICS)))
+    values = np.empty((len(clip_ids), len(SHIFT_STATISTICS)))
     start = 0
     for audio in corpus_batches(manifest_path, clip_ids, sample_rate, batch_samples):
-        stats = audio_statistics(audio, sample_rate)[list(BLIND_STATISTICS)]
+        stats = audio_statistics(audio, sample_rate)[list(SHIFT_STATISTICS)]
         values[start : start + len(audio)] = stats.to_numpy()
         start += len(audio)
-    return pd.concat([clip_ids, pd.DataFrame(values, columns=list(BLIND_STATISTICS))], axis=1)
+    return pd.concat([clip_ids, pd.DataFrame(values, columns=list(SHIFT_STATISTICS))], axis=1)
 
 
 def model_membership(
@@ -169,18 +170,23 @@ class Collection:
 
     artist: str
     status: str
-    works: Works  # membership features, with the audio statistics as covariates
-    audio: Works  # the audio statistics alone, for the shift test
+    works: Works  # membership features, with tables.BLIND_STATISTICS as covariates
+    audio: Works  # the shift test's statistics alone
     clips: tuple[int, int]  # suspect, validation
     n_missing: int  # clips with a missing feature: kept, the value imputed
 
 
 def collections(
-    model: str, features: pd.DataFrame, splits: pd.DataFrame, stats: pd.DataFrame
+    model: str,
+    features: pd.DataFrame,
+    splits: pd.DataFrame,
+    stats: pd.DataFrame,
+    shift_statistics: tuple[str, ...] = SHIFT_STATISTICS,
 ) -> list[Collection]:
     """Every evaluated artist's collection under one model's features, each feature oriented
     by the member sign its table carries (larger: more member-like), as the one-sided test
-    needs."""
+    needs; the shift test sees the columns `shift_statistics` of `stats`
+    (benchmarks/shift_guard.py compares views)."""
     feature_columns = [c for c in features.columns if c != "clip_id"]
     signs = features.attrs.get(MEMBER_SIGNS, {})
     unsigned = [c for c in feature_columns if c not in signs]
@@ -202,12 +208,13 @@ def collections(
             side[feature_columns].to_numpy(float) * orientation for side in (suspect, validation)
         )
         a_s, a_v = (side[list(BLIND_STATISTICS)].to_numpy(float) for side in (suspect, validation))
+        b_s, b_v = (side[list(shift_statistics)].to_numpy(float) for side in (suspect, validation))
         out.append(
             Collection(
                 artist,
                 group["artist_status"].iloc[0],
                 works_of(x_s, x_v, works_s, works_v, a_s, a_v),
-                works_of(a_s, a_v, works_s, works_v),
+                works_of(b_s, b_v, works_s, works_v),
                 (len(suspect), len(validation)),
                 int((~np.isfinite(np.r_[x_s, x_v])).any(axis=1).sum()),
             )
