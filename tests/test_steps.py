@@ -14,15 +14,9 @@ from audio_di.io import read_table, write_table
 from audio_di.models import train_model
 from audio_di.shards import merge_shards
 from audio_di.splits import evaluation_sets, make_splits
-from audio_di.steps.analysis import (
-    MIA_TABLES,
-    Collection,
-    artist_membership,
-    corpus_statistics,
-    family_verdicts,
-    membership,
-)
+from audio_di.steps.analysis import Collection, corpus_statistics, family_verdicts
 from audio_di.steps.features import model_features
+from audio_di.steps.membership import MIA_TABLES, artist_membership, membership
 from audio_di.steps.reporting import (
     claim_check,
     claim_failures,

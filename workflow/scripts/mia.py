@@ -1,5 +1,5 @@
 from audio_di.io import log_to, read_table, write_table
-from audio_di.steps.analysis import MIA_TABLES, membership
+from audio_di.steps.membership import MIA_TABLES, membership
 from audio_di.tables import FEATURES, SPLITS
 
 with log_to(snakemake.log[0], "mia") as job:
