@@ -186,6 +186,14 @@ def snakemake(workdir: Path, *args: str, config: Path | None = SMOKE) -> str:
     return out.stdout + out.stderr
 
 
+def copy_outputs(study: Path, workdir: Path) -> Path:
+    """The study's data/ and results/ in workdir with their modification times, where
+    Snakemake finds every job up to date: a test reruns only the jobs it deletes or forces."""
+    for name in ("data", "results"):
+        shutil.copytree(study / name, workdir / name)
+    return workdir
+
+
 def planned_jobs(log: str) -> dict[str, int]:
     """Rule -> job count from the 'Job stats' table of a dry run."""
     if "Nothing to be done" in log:
