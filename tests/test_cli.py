@@ -73,7 +73,7 @@ def test_audit_detects_a_memorised_suspect_set(audit_case, tmp_path, capsys):
     assert audit(audit_case, "--out", str(out)) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"features: computed, kept in {out / 'features.parquet'}\n")
-    assert "The catalogue: detected in m by crossfit" in printed
+    assert "The catalogue: detected in m by oriented" in printed
     assert "on 8 suspect works (24 clips) and 8 validation works (24 clips)" in printed
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["detected"] and verdict["verdict"] == "detected"
@@ -84,11 +84,12 @@ def test_audit_detects_a_memorised_suspect_set(audit_case, tmp_path, capsys):
     assert all(r["null_trials"] == 40 for r in verdict["null_false_positive_rate"])
     assert printed.strip().endswith(f"{verdict['summary']}\n{verdict['family']}")
     assert verdict["family"] == (
-        "family (crossfit): 1 artist, Holm at alpha 0.05: 1 detected, 0 not detected, "
+        "family (oriented): 1 artist, Holm at alpha 0.05: 1 detected, 0 not detected, "
         "0 inconclusive"
     )
-    crossfit = next(v for v in verdict["verdicts"] if v["method"] == "crossfit")
-    assert crossfit["p_value"] < 0.01 and crossfit["clips_suspect"] == 24
+    oriented = next(v for v in verdict["verdicts"] if v["method"] == "oriented")
+    assert oriented["p_value"] < 0.01 and oriented["clips_suspect"] == 24
+    assert oriented["p_two_sided"] < 0.01  # the diagnostic agrees
     assert (out / "audit.png").read_bytes()[:4] == b"\x89PNG"
     curves = pd.read_csv(out / "pvalue_vs_n.csv")
     assert sorted(curves["n"].unique()) == [3, 6, 8]  # works a side: the grid, then all
