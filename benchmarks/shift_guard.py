@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
                 flagged = row.verdict == INCONCLUSIVE and row.shift_p < settings.alpha
                 counts[f"flagged {view}"] += flagged
                 counts[f"detected {view}"] += row.detected
-            counts["DI rejects"] += row.p_holm < settings.alpha
+            counts["DI rejects"] += row.p_adjusted < settings.alpha
         rows.append({"processing": condition, **{k: v / args.draws for k, v in counts.items()}})
         print(f"{condition}: {rows[-1]} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return pd.DataFrame(rows)
