@@ -2,14 +2,17 @@
 suspect side only, through the study's verdict path, before and after the richer view.
 
 From a finished study (`--study`, default the repository): the model's non-member works
-(non-member artists' works, member artists' held-out works), pooled per artist. Every clip
-is processed once per variant (gain, low-pass, MP3 at the corpus's rate; MP3 through a
-44.1 kHz release chain), scored by the model and measured (blind.audio_statistics), and
-kept in `--cache`. Each corpus draw takes one artist, 2 x `--works` of its non-member works,
-and makes the first half the suspect side (processed) and the rest the validation side; the
-same draws serve every processing. The draw's collection goes through
-steps.analysis.collections and family_verdicts, as in the study, once with the shift test on
-tables.BLIND_STATISTICS (before) and once on tables.SHIFT_STATISTICS (after).
+(non-member artists' works, member artists' held-out works), pooled per artist. The audit
+keeps a catalogue's clips at 44.1 kHz (audit.Clipping) and measures its audio statistics
+there, while each model hears them at its own rate. So the benchmark renders every pool clip
+again, from the work's score, at 44.1 kHz, and processes it there (gain, low-pass, MP3): the
+statistics are taken at 44.1 kHz and the model scores the clip resampled to its rate. Each
+variant is computed once and kept in `--cache`. Each corpus draw takes one artist, 2 x
+`--works` of its non-member works, and makes the first half the suspect side (processed)
+and the rest the validation side (unprocessed); the same draws serve every processing. The
+draw's collection goes through steps.analysis.collections and family_verdicts, as in the
+study, once with the shift test on tables.BLIND_STATISTICS (before) and once on
+tables.SHIFT_STATISTICS (after).
 
 Per processing: flagged = inconclusive because the shift test rejects; detected = the
 verdict of the primary method (the first of di.methods) is "detected"; DI rejects = its
@@ -37,8 +40,11 @@ from scipy import signal
 from audio_di.attacks.extraction import extract_features
 from audio_di.attacks.registry import attack_settings
 from audio_di.audio import resample
+from audio_di.audit import Clipping
 from audio_di.blind import audio_statistics
+from audio_di.corpus.artists import get_artist
 from audio_di.corpus.manifest import corpus_audio
+from audio_di.corpus.music21_render import list_works, work_clips
 from audio_di.di.engine import DISettings
 from audio_di.di.verdict import INCONCLUSIVE
 from audio_di.io import read_table
@@ -50,8 +56,11 @@ from audio_di.steps.features import family_attacks
 from audio_di.tables import BLIND_STATISTICS, CORPUS_MANIFEST, MEMBER_SIGNS, SHIFT_STATISTICS
 
 ROOT = Path(__file__).resolve().parents[1]
-RELEASE_RATE = 44100
+RELEASE_RATE = Clipping().sample_rate
 VIEWS = {"before": BLIND_STATISTICS, "after": SHIFT_STATISTICS}
+# A clip rendered again at the release rate must sound as the corpus's clip: the two
+# renders share the SoundFont's output and differ only by resampling.
+SAME_CLIP = 0.99
 
 
 def gain(audio: np.ndarray, rate: int, db: float) -> np.ndarray:
@@ -59,51 +68,58 @@ def gain(audio: np.ndarray, rate: int, db: float) -> np.ndarray:
 
 
 def lowpass(audio: np.ndarray, rate: int, hz: float) -> np.ndarray:
-    """An 8th-order Butterworth low-pass; at or above Nyquist the audio is left as it is."""
-    if hz >= rate / 2:
-        return audio
+    """An 8th-order Butterworth low-pass."""
     sos = signal.butter(8, hz, fs=rate, output="sos")
     return signal.sosfilt(sos, audio, axis=-1).astype(np.float32)
 
 
-def release(audio: np.ndarray, rate: int, kbps: int | None) -> np.ndarray:
-    """The clips up to 44.1 kHz, each through constant-bitrate MP3 (LAME in libsndfile;
-    None: no codec), and back: as a released file reaches the study's rate."""
+def mp3(audio: np.ndarray, rate: int, kbps: int) -> np.ndarray:
+    """Each clip through constant-bitrate MPEG-1 Layer III (LAME in libsndfile) and back."""
+    # libsndfile maps compression level 0..1 to 320..32 kbps.
+    level = (320 - kbps) / 288
     out = np.empty_like(audio)
-    for start in range(0, len(audio), 64):  # one resampling kernel for 64 clips at a time
-        wide = resample(audio[start : start + 64], rate, RELEASE_RATE)
-        if kbps is not None:
-            wide = np.stack([mp3(clip, kbps) for clip in wide])
-        out[start : start + 64] = resample(wide, RELEASE_RATE, rate)[:, : audio.shape[1]]
+    for i, clip in enumerate(audio):
+        buffer = io.BytesIO()
+        sf.write(buffer, clip, rate, format="MP3", compression_level=level,
+                 bitrate_mode="CONSTANT")  # fmt: skip
+        buffer.seek(0)
+        decoded = sf.read(buffer, dtype="float32")[0]
+        out[i] = np.pad(decoded, (0, max(0, len(clip) - len(decoded))))[: len(clip)]
     return out
 
 
-def mp3(clip: np.ndarray, kbps: int) -> np.ndarray:
-    buffer = io.BytesIO()
-    # libsndfile maps compression level 0..1 to MPEG-1 Layer III's 320..32 kbps.
-    level = (320 - kbps) / 288
-    sf.write(buffer, clip, RELEASE_RATE, format="MP3", compression_level=level,
-             bitrate_mode="CONSTANT")  # fmt: skip
-    buffer.seek(0)
-    decoded = sf.read(buffer, dtype="float32")[0]
-    return np.pad(decoded, (0, max(0, len(clip) - len(decoded))))[: len(clip)]
-
-
-# name -> (processing, argument); "clean" is the audio as the study has it.
+# name -> (processing, argument); "clean" is the catalogue as rendered.
 VARIANTS = {
     "clean": (gain, 0.0),
     **{f"gain {db:+g} dB": (gain, db) for db in (-1, -2, -3, -6)},
     **{f"low-pass {hz / 1000:g} kHz": (lowpass, hz) for hz in (4000, 6000, 7000, 8000)},
-    "44.1 kHz round trip": (release, None),
-    **{f"MP3 {kbps} kbps": (release, kbps) for kbps in (64, 128, 192, 320)},
+    **{f"MP3 {kbps} kbps": (mp3, kbps) for kbps in (64, 128, 192, 320)},
 }
-# processing -> (suspect variant, validation variant): MP3 is compared with the same round
-# trip without the codec, so that only the codec differs.
-CONDITIONS = {
-    "none": ("clean", "clean"),
-    **{v: (v, "clean") for v in VARIANTS if v.startswith(("gain", "low-pass"))},
-    **{v: (v, "44.1 kHz round trip") for v in VARIANTS if v.startswith("MP3")},
-}
+# processing -> (suspect variant, validation variant)
+CONDITIONS = {"none": ("clean", "clean")} | {v: (v, "clean") for v in VARIANTS if v != "clean"}
+
+
+def release_audio(study: Path, params: dict, corpus: str, pool: pd.DataFrame) -> np.ndarray:
+    """The pool's clips rendered again from their works' scores at RELEASE_RATE, in pool
+    order; each is checked against the corpus's clip at the corpus's rate."""
+    spec = params["corpora"][corpus]
+    rate, seconds = spec["sample_rate"], spec["clip_seconds"]
+    audio = np.empty((len(pool), round(seconds * RELEASE_RATE)), dtype=np.float32)
+    for (artist, work_id), clips in pool.groupby(["artist", "work_id"]):
+        work = next(w for w in list_works(artist) if w.work_id == work_id)
+        rendered = work_clips(
+            work, get_artist(artist), seconds, RELEASE_RATE, spec["max_clips_per_work"]
+        )
+        for row, clip_id in zip(clips.index, clips["clip_id"], strict=True):
+            audio[row] = rendered[int(clip_id.rsplit("__", 1)[1])]
+    manifest = study / f"data/corpus/{corpus}/manifest.csv"
+    studied = corpus_audio(manifest, pool["clip_id"], rate)
+    heard = resample(audio, RELEASE_RATE, rate)[:, : studied.shape[1]]
+    match = [np.corrcoef(a, b)[0, 1] for a, b in zip(heard, studied, strict=True)]
+    if min(match) < SAME_CLIP:
+        worst = pool["clip_id"].iloc[int(np.argmin(match))]
+        raise RuntimeError(f"{worst}: rendered at {RELEASE_RATE} Hz, it is not the corpus's clip")
+    return audio
 
 
 def variants(study: Path, model: str, pool: pd.DataFrame, params: dict, cache: Path) -> dict:
@@ -120,18 +136,22 @@ def variants(study: Path, model: str, pool: pd.DataFrame, params: dict, cache: P
         if not all(path.exists() for path in paths):
             started = time.perf_counter()
             if audio is None:
-                audio = corpus_audio(manifest_path, pool["clip_id"], rate)
-            processed = process(audio, rate, arg)
+                audio = release_audio(study, params, spec["corpus"], pool)
+            processed = process(audio, RELEASE_RATE, arg)
             if not paths[0].exists():
                 scorer = scorer or load_model(study, params, model, rate)
                 adapter, reference, attacks = scorer
+                heard = np.concatenate([
+                    resample(processed[i : i + 64], RELEASE_RATE, rate)
+                    for i in range(0, len(processed), 64)
+                ])  # fmt: skip
                 features = extract_features(
-                    adapter, processed, meta.reset_index(), attacks, 32, reference=reference
+                    adapter, heard, meta.reset_index(), attacks, 32, reference=reference
                 )
                 features.to_parquet(paths[0])
             if not paths[1].exists():
-                batches = range(0, len(processed), 64)
-                stats = [audio_statistics(processed[i : i + 64], rate) for i in batches]
+                batches = range(0, len(processed), 32)
+                stats = [audio_statistics(processed[i : i + 32], RELEASE_RATE) for i in batches]
                 stats = pd.concat(stats, ignore_index=True)
                 stats.insert(0, "clip_id", pool["clip_id"].to_numpy())
                 stats.to_parquet(paths[1])
@@ -242,7 +262,8 @@ def main() -> None:
     table = run(args)
     line = (
         f"{args.draws} corpus draws of {args.works} works a side per processing, "
-        f"{args.permutations} relabellings per p-value"
+        f"{args.permutations} relabellings per p-value; clips rendered, processed and "
+        f"measured at {RELEASE_RATE} Hz, scored by the model at its own rate"
     )
     text = report(table, args, line)
     (ROOT / "benchmarks/shift_guard.md").write_text(text)

@@ -85,3 +85,19 @@ def test_a_low_passed_set_is_flagged_by_the_shift_statistics():
     stats = [audio_statistics(a, SR)[list(SHIFT_STATISTICS)].to_numpy() for a in (base, released)]
     p = shift_test(works_of(*stats, works, works), DISettings(permutations=999)).p
     assert p == 1 / 1000
+
+
+def test_mp3_moves_the_cutoff_and_the_flatness_at_the_audits_rate():
+    # LAME's band limit lies above 16 kHz: the statistics see it at 44.1 kHz (the audit's
+    # clip rate), through the shift benchmark's own codec chain.
+    from shift_guard import RELEASE_RATE, mp3
+
+    rng = np.random.default_rng(6)
+    t = np.arange(RELEASE_RATE) / RELEASE_RATE
+    freqs = rng.uniform(200, 2000, (3, 3, 1))
+    hiss = 0.01 * rng.normal(size=(3, RELEASE_RATE))
+    audio = (0.5 * (np.sin(2 * np.pi * freqs * t).sum(axis=1) / 3 + hiss)).astype(np.float32)
+    before = audio_statistics(audio, RELEASE_RATE)
+    after = audio_statistics(mp3(audio, RELEASE_RATE, 128), RELEASE_RATE)
+    assert (before["cutoff_hz"] > 22000).all() and (after["cutoff_hz"] < 20500).all()
+    assert ((before["flatness_db"] - after["flatness_db"]) > 3).all()

@@ -207,19 +207,12 @@ class WorkFailed(Exception):
     """A work that gives no usable clip; the message is the reason reported in failures."""
 
 
-def _render_work(
-    work: Work,
-    artist: Artist,
-    clip_seconds: float,
-    sample_rate: int,
-    max_clips: int,
-    out_dir: Path,
-    owners: dict[str, str],
-) -> list[dict]:
-    """Write the work's clips and return their manifest rows.
-
-    `owners` maps the sha256 of every clip kept so far for the artist to its work_id.
-    """
+def work_clips(
+    work: Work, artist: Artist, clip_seconds: float, sample_rate: int, max_clips: int
+) -> list[np.ndarray]:
+    """The work's clips at `sample_rate` that are not silent, in order: the candidates for
+    its first `max_clips` clips (a candidate that repeats an earlier one may still be
+    dropped). Raises WorkFailed when there is none."""
     # One spare clip of music beyond what is kept, in case a clip is dropped as silent.
     midi_bytes = score_to_midi(parse_work(work), artist, (max_clips + 1) * clip_seconds)
     audio = render_midi(midi_bytes, sample_rate)
@@ -235,8 +228,24 @@ def _render_work(
         log.info("%s: dropped %d silent clip(s)", work.work_id, len(clips) - len(loud))
     if not loud:
         raise WorkFailed("silent: no clip above the RMS floor")
+    return loud
+
+
+def _render_work(
+    work: Work,
+    artist: Artist,
+    clip_seconds: float,
+    sample_rate: int,
+    max_clips: int,
+    out_dir: Path,
+    owners: dict[str, str],
+) -> list[dict]:
+    """Write the work's clips and return their manifest rows.
+
+    `owners` maps the sha256 of every clip kept so far for the artist to its work_id.
+    """
     rows: list[dict] = []
-    for clip in loud:
+    for clip in work_clips(work, artist, clip_seconds, sample_rate, max_clips):
         if len(rows) == max_clips:
             break
         clip_id = f"{artist.key}__{work.slug}__{len(rows):03d}"
