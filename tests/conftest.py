@@ -30,6 +30,13 @@ from audio_di.testing import save_random_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "tests/config/smoke.yaml"
 
+# Snakemake's Slurm executor plugin asks the Slurm controller for its MinJobAge when it is
+# imported, at every Snakemake start. Where Slurm's client is installed and no controller
+# answers (CI installs it for test_slurm), scontrol waits 10 s for it. Tests run without a
+# cluster (slurm_cluster.local_cluster sets its own): an empty config, which scontrol refuses
+# at once.
+os.environ["SLURM_CONF"] = os.devnull
+
 # -- tiny embedded models -----------------------------------------------------------------------
 
 SAMPLE_RATE = 8000

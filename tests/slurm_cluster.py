@@ -139,6 +139,9 @@ def local_cluster(root: Path, timeout: float = 60) -> Iterator[Path]:
     previous = SLURM_CONF.read_bytes() if SLURM_CONF.exists() else None
     SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
     SLURM_CONF.write_text(slurm_conf(root))
+    # conftest points every other test at no cluster.
+    no_cluster = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(SLURM_CONF)
     MUNGE_RUN.mkdir(exist_ok=True)
     shutil.chown(MUNGE_RUN, "munge", "munge")
     if not MUNGE_KEY.exists():
@@ -170,6 +173,10 @@ def local_cluster(root: Path, timeout: float = 60) -> Iterator[Path]:
         yield root
     finally:
         _stop(procs)
+        if no_cluster is None:
+            os.environ.pop("SLURM_CONF")
+        else:
+            os.environ["SLURM_CONF"] = no_cluster
         if previous is None:
             SLURM_CONF.unlink()
         else:
