@@ -38,7 +38,6 @@ import yaml
 from scipy import signal
 
 from audio_di.attacks.extraction import extract_features
-from audio_di.attacks.registry import attack_settings
 from audio_di.audio import resample
 from audio_di.audit import Clipping
 from audio_di.blind import audio_statistics
@@ -48,11 +47,10 @@ from audio_di.corpus.music21_render import list_works, work_clips
 from audio_di.di.engine import DISettings
 from audio_di.di.verdict import INCONCLUSIVE
 from audio_di.io import read_table
-from audio_di.models import load_adapter
 from audio_di.seeding import stable_seed
 from audio_di.splits import evaluation_sets
 from audio_di.steps.analysis import collections, family_verdicts
-from audio_di.steps.features import family_attacks
+from audio_di.steps.features import load_scorer
 from audio_di.tables import BLIND_STATISTICS, CORPUS_MANIFEST, MEMBER_SIGNS, SHIFT_STATISTICS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,20 +159,21 @@ def variants(study: Path, model: str, pool: pd.DataFrame, params: dict, cache: P
 
 
 def load_model(study: Path, params: dict, model: str, rate: int):
-    """The model, its reference and its family's attacks, as the features stage sets them."""
+    """The model, its reference and its family's attacks, as the features stage loads them."""
 
-    def adapter_of(name: str):
-        spec = {**params["models"][name], "source": str(study / f"results/models/{name}")}
-        adapter = load_adapter(spec, "cpu")
-        if adapter.sample_rate != rate:
-            raise ValueError(f"{name} takes {adapter.sample_rate} Hz, the corpus {rate} Hz")
-        return adapter
+    def spec_of(name: str) -> dict:
+        return {**params["models"][name], "source": str(study / f"results/models/{name}")}
 
-    adapter = adapter_of(model)
-    reference_name = params["models"][model].get("reference")
-    reference = adapter_of(reference_name) if reference_name else None
-    chosen = family_attacks(adapter, params["features"]["attacks"], reference is not None)
-    return adapter, reference, {k: attack_settings(k, v) for k, v in chosen.items()}
+    reference = params["models"][model].get("reference")
+    scorer = load_scorer(
+        spec_of(model),
+        params["features"]["attacks"],
+        "cpu",
+        spec_of(reference) if reference else None,
+    )
+    if scorer[0].sample_rate != rate:
+        raise ValueError(f"{model} takes {scorer[0].sample_rate} Hz, the corpus {rate} Hz")
+    return scorer
 
 
 def non_member_pool(splits: pd.DataFrame, works: int) -> pd.DataFrame:

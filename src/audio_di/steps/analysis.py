@@ -189,29 +189,19 @@ def family_verdicts(model: str, found: list[Collection], settings: DISettings) -
     untested = Result(np.nan, 0, np.nan)
     rows = []
     for method in settings.methods:
-        diagnostic = method == ONE_SIDED
-        outcomes = iter(
-            zip(
-                results[method],
-                shifts,
-                adjusted[method],
-                results[DIAGNOSTIC],
-                adjusted[DIAGNOSTIC],
-                strict=True,
-            )
-        )
+        one_sided = method == ONE_SIDED
+        order = iter(range(len(tested)))
         for c, why in zip(found, short, strict=True):
             if why:
-                result, shift, p_adjusted, two, two_adjusted = (
-                    untested, untested, np.nan, untested, np.nan
-                )  # fmt: skip
+                result, shift, p_adjusted, two = untested, untested, np.nan, untested
                 outcome, reason = INCONCLUSIVE, why
             else:
-                result, shift, p_adjusted, two, two_adjusted = next(outcomes)
+                k = next(order)
+                result, shift, p_adjusted = results[method][k], shifts[k], adjusted[method][k]
+                two = results[DIAGNOSTIC][k]
                 family = (p_adjusted, len(tested))
-                outcome, reason = verdict(
-                    c.works, result, shift, settings, family, two_adjusted if diagnostic else None
-                )
+                two_adjusted = adjusted[DIAGNOSTIC][k] if one_sided else None
+                outcome, reason = verdict(c.works, result, shift, settings, family, two_adjusted)
             rows.append(
                 VerdictRow(
                     model=model,
@@ -225,10 +215,10 @@ def family_verdicts(model: str, found: list[Collection], settings: DISettings) -
                     p_value=result.p,
                     p_adjusted=p_adjusted,
                     correction=settings.multiple,
-                    p_two_sided=two.p if diagnostic else np.nan,
+                    p_two_sided=two.p if one_sided else np.nan,
                     p_mc_error=result.mc_error,
                     permutations=result.permutations,
-                    fold_draws=0 if method == ONE_SIDED else settings.fold_draws,
+                    fold_draws=0 if one_sided else settings.fold_draws,
                     verdict=outcome,
                     reason=reason,
                     detected=outcome == DETECTED,

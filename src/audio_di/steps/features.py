@@ -88,12 +88,28 @@ def model_features(
         empty.attrs[MEMBER_SIGNS] = {}
         return empty
     started = time.perf_counter()
-    adapter = load_adapter(spec, resolve_device(device))
-    reference_adapter = load_adapter(reference, adapter.device) if reference else None
+    adapter, reference_adapter, chosen = load_scorer(spec, attacks, device, reference, only)
     # benchmarks/scaling.md weighs this per-shard cost against the scoring time.
     log.info("models loaded on %s in %.2f s", adapter.device, time.perf_counter() - started)
-    chosen = family_attacks(adapter, attacks, reference_adapter is not None, only)
     return score_clips(adapter, manifest_path, clip_ids, chosen, batch_size, reference_adapter)
+
+
+def load_scorer(
+    spec: dict,
+    attacks: dict[str, dict],
+    device: str,
+    reference: dict | None = None,
+    only: list[str] | None = None,
+) -> tuple[Adapter, Adapter | None, dict[str, dict]]:
+    """The model of `spec` on `device`, the model of `reference` beside it, and the attacks
+    of the model's family that it runs (family_attacks)."""
+    adapter = load_adapter(spec, resolve_device(device))
+    reference_adapter = load_adapter(reference, adapter.device) if reference else None
+    return (
+        adapter,
+        reference_adapter,
+        family_attacks(adapter, attacks, reference_adapter is not None, only),
+    )
 
 
 def family_attacks(
