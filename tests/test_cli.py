@@ -73,7 +73,13 @@ def test_audit_detects_a_memorised_suspect_set(audit_case, tmp_path, capsys):
     assert audit(audit_case, "--out", str(out)) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"features: computed, kept in {out / 'features.parquet'}\n")
-    assert "The catalogue: detected in m by oriented" in printed
+    # The verdict first, the two-sided diagnostics after it.
+    verdict = printed.index("The catalogue: detected in m by oriented, the verdict (")
+    assert (
+        verdict
+        < printed.index("by crossfit, a diagnostic (")
+        < printed.index("by split, a diagnostic (")
+    )
     assert "on 8 suspect works (24 clips) and 8 validation works (24 clips)" in printed
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["detected"] and verdict["verdict"] == "detected"

@@ -1,6 +1,7 @@
 """params.yaml is validated at parse time: schema errors and cross-references name the key;
 --config and a partial --configfile merge over it and are validated the same way."""
 
+import platform
 import shutil
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, dry_run, params
 
-from audio_di.config import check_study
+from audio_di.config import PINNED_MATH, check_study, pin_math
 
 
 def test_default_study_parses(tmp_path):
@@ -166,3 +167,17 @@ def test_an_override_without_params_yaml_says_what_is_missing(tmp_path):
 def test_standalone_must_be_a_boolean(tmp_path):
     code, log = dry_run({**params(), "standalone": "yes"}, tmp_path)
     assert code != 0 and "'yes' is not of type 'boolean'" in log, log[-3000:]
+
+
+def test_the_workflow_pins_the_math_libraries_over_what_it_finds(tmp_path):
+    """Every job inherits the parse's environment: PINNED_MATH replaces a user's own
+    instruction-set caps, so a job computes as on any x86-64 CPU with AVX2 (benchmarks/
+    isa_pin.py shows the variables reach the kernels)."""
+    found = {"ONEDNN_MAX_CPU_ISA": "SSE41", "HOME": "/home/x"}
+    pin_math(found)
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        assert found == {"ONEDNN_MAX_CPU_ISA": "SSE41", "HOME": "/home/x"}
+        return
+    assert found == {**PINNED_MATH, "HOME": "/home/x"}
+    smk = (ROOT / "workflow/rules/common.smk").read_text()
+    assert "\npin_math()\n" in smk

@@ -145,7 +145,10 @@ def test_an_artist_with_too_few_works_for_the_family_is_inconclusive(family_audi
         "have 70 distinct labellings, needs more than 240"
     )
     assert np.isnan(short["p_value"]) and np.isnan(short["p_adjusted"])
-    assert f"The catalogue of {SHORT}: inconclusive in m by crossfit (too few works for " in printed
+    assert (
+        f"The catalogue of {SHORT}: inconclusive in m by crossfit, the verdict (too few works for "
+        in printed
+    )
 
 
 def family(sizes: list[int], seed: int = 0) -> list[Collection]:

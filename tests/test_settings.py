@@ -8,6 +8,7 @@ import dataclasses
 import yaml
 from conftest import ROOT, params
 
+from audio_di.attacks.registry import STUDY_ATTACKS
 from audio_di.audit import Clipping, Scoring
 from audio_di.cli import _parser
 from audio_di.di.engine import METHODS, DISettings
@@ -47,3 +48,8 @@ def test_the_audit_command_takes_its_defaults_from_the_settings():
             if name != "contamination":  # an audit has no known members to contaminate
                 assert args[name] == value, name
     assert args["resamples"] == params()["di"]["resamples"]
+
+
+def test_the_audit_runs_the_studys_attacks_by_default():
+    """A rights holder's audit without --attacks runs the test the study reports."""
+    assert params()["features"]["attacks"] == STUDY_ATTACKS

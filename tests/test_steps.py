@@ -23,6 +23,7 @@ from audio_di.steps.reporting import (
     headline,
     headline_table,
     headline_text,
+    verdict_sentence,
 )
 from audio_di.synthetic import Scenario, collection
 from audio_di.tables import (
@@ -166,6 +167,10 @@ def headline_inputs() -> tuple[pd.DataFrame, ...]:
     return mia, verdicts, curves, calibrated, collection_auc
 
 
+# The fixture's procedures, as di.methods would order them: crossfit gives the verdict.
+TWO_SIDED = ("crossfit", "split")
+
+
 def with_reference(detects: bool) -> tuple:
     """headline_inputs with a reference model `r` for `m`, trained on no evaluated artist."""
     mia, verdicts, curves, calibrated, collection_auc = headline_inputs()
@@ -182,6 +187,7 @@ def with_reference(detects: bool) -> tuple:
         collection_auc,
         {"m": "r", "r": None},
         frozenset({"r"}),
+        TWO_SIDED,
     )
 
 
@@ -195,6 +201,33 @@ def test_headline_carries_the_auc_interval_and_the_calibration_per_procedure():
     assert crossfit["collection_auc"] == {"5": 0.9, "10": 0.95} and split["collection_auc"] == {}
     assert split["member_artists"] == {"detected": 1, "inconclusive": 1, "of": 2}
     assert metrics["calibration_warning"][0].startswith("m/split: null false-positive rate 0.200")
+
+
+def test_the_verdicts_test_comes_first_and_is_named_so_wherever_it_is_shown():
+    """With oriented as the verdict, the diagnostics (crossfit sorts before it) follow it in
+    metrics.json, the headline table, the console and the audit's sentences."""
+    mia, verdicts, curves, calibrated, collection_auc = headline_inputs()
+    oriented = verdicts[verdicts["method"] == "split"].assign(method="oriented")
+    verdicts = pd.concat([verdicts, oriented], ignore_index=True)
+    calibrated = pd.concat([calibrated, calibrated.iloc[[0]].assign(method="oriented")])
+    order = ("oriented", "crossfit", "split")
+    metrics = headline(mia, verdicts, curves, calibrated, collection_auc, methods=order)
+    procedures = metrics["models"]["m"]["dataset_inference"]
+    assert list(procedures) == list(order)
+    assert [p["role"] for p in procedures.values()] == ["verdict", "diagnostic", "diagnostic"]
+    table = headline_table(metrics)
+    assert list(table["procedure"]) == [
+        "oriented (verdict)", "crossfit (diagnostic)", "split (diagnostic)"
+    ]  # fmt: skip
+    line = " ".join(headline_text(metrics).splitlines()[1].split())
+    assert line.startswith("m per-clip AUC 0.600 members 1/2 oriented, 2/2 crossfit, 1/2 split")
+    assert line.endswith("claim fails under the verdict's test (oriented)")
+    sides = {"reason": "r", "works_suspect": 9, "clips_suspect": 18, "works_validation": 9}
+    artist = verdicts[verdicts["artist"] == "a"].assign(**sides, clips_validation=18)
+    sentences = verdict_sentence(artist, "m", order).splitlines()
+    assert [s.split(" by ")[1].split(" (")[0] for s in sentences] == [
+        "oriented, the verdict", "crossfit, a diagnostic", "split, a diagnostic"
+    ]  # fmt: skip
 
 
 def test_a_claim_needs_a_reference_model_that_detects_none():
@@ -231,8 +264,13 @@ def test_headline_table_and_text_say_the_same_in_words():
         "m per-clip AUC 0.600 collection AUC 0.950 members 2/2 crossfit, 1/2 split "
         "non-members 0/1 crossfit, "
     )
-    assert " ".join(lines[1].split()) == expected + "0/1 split claim holds (crossfit)"
-    assert lines[2].endswith("reference claim (detects none) holds (crossfit, split)")
+    assert " ".join(lines[1].split()) == (
+        expected + "0/1 split claim holds under the verdict's test (crossfit)"
+    )
+    assert lines[2].endswith(
+        "reference claim (detects none) holds under the verdict's test (crossfit); "
+        "diagnostics: holds under split"
+    )
     assert lines[3].startswith("  calibration: m/split: null false-positive rate 0.200")
 
 
@@ -270,10 +308,10 @@ def test_mia_orients_each_feature_by_the_sign_its_table_carries(corpus):
 def test_a_procedure_without_null_trials_says_so():
     mia, verdicts, curves, calibrated, collection_auc = headline_inputs()
     calibrated = calibrated[calibrated["method"] == "crossfit"]
-    metrics = headline(mia, verdicts, curves, calibrated, collection_auc)
+    metrics = headline(mia, verdicts, curves, calibrated, collection_auc, methods=TWO_SIDED)
     assert metrics["models"]["m"]["dataset_inference"]["split"]["calibrated"] is None
     table = headline_table(metrics).set_index("procedure")
-    assert table.loc["split", "null false-positive rate"] == "no null trials"
+    assert table.loc["split (diagnostic)", "null false-positive rate"] == "no null trials"
 
 
 def test_a_one_sided_negative_where_the_two_sided_test_rejects_is_inconclusive():

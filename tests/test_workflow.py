@@ -228,3 +228,16 @@ def test_interrupted_runs_resume_to_identical_results(smoke_study, tmp_path):
         read = pd.read_parquet if table.endswith(".parquet") else pd.read_csv
         pd.testing.assert_frame_equal(read(workdir / table), read(smoke_study / table))
     shutil.rmtree(workdir)
+
+
+def test_a_model_and_its_features_do_not_depend_on_the_threads_its_jobs_get(smoke_study, tmp_path):
+    """Snakemake scales a rule's threads to the cores it is given; the jobs run torch on the
+    study's fixed count instead (config.TORCH_THREADS), so a model trained and scored with
+    two threads a job is the smoke study's, byte for byte."""
+    workdir = copy_outputs(smoke_study, tmp_path / "threads")
+    model = "ar_tiny"
+    targets = [f"results/models/{model}/model.safetensors", f"results/features/{model}.parquet"]
+    snakemake(workdir, "--set-threads", "train=2", "features=2", "--forcerun", "train", *targets)
+    for target in targets:
+        assert (workdir / target).read_bytes() == (smoke_study / target).read_bytes(), target
+    shutil.rmtree(workdir)

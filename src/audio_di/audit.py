@@ -157,14 +157,14 @@ def audit_catalogue(
     are the workflow's: the folder corpus's ingestion (manifest.csv and rejected.csv in
     out_dir; the clips in a temporary folder, or in out_dir/clips with `keep_clips`), its
     split with the roles given, the model's features under `attacks` (settings by family, as
-    in params.yaml features.attacks; default: every registered attack at its defaults), kept
+    in params.yaml features.attacks; default: the study's, attacks.registry.STUDY_ATTACKS), kept
     in out_dir and reused by a rerun on the same model, attacks and clips, the blind
     statistics and `model_dataset_inference` under the model's `name`. The draws are seeded
     by the works and `settings.seed`, so that a study of the same catalogue with the same settings
     gives the same p-values under any name."""
     # Imported here, not above: the command line takes its defaults from this module's
     # settings, and `audio-di --help` should not wait seconds for torch and diffusers.
-    from audio_di.attacks.registry import default_attacks
+    from audio_di.attacks.registry import STUDY_ATTACKS
     from audio_di.corpus.folder import catalogue_files, ingest_catalogue
     from audio_di.io import write_json, write_table
     from audio_di.splits import check_set_sizes, evaluation_sets, make_splits
@@ -175,7 +175,7 @@ def audit_catalogue(
     artist = folder_artist(artist, suspect, validation)
     adapter = load_model(spec, scoring.device)
     model = model_record(spec, adapter)
-    chosen = family_attacks(adapter, attacks or default_attacks(), has_reference=False)
+    chosen = family_attacks(adapter, attacks or STUDY_ATTACKS, has_reference=False)
     files = pd.concat(
         [
             catalogue_files(suspect, artist, "train", SETS["train"]),

@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
         description="Cuts both sets into clips, scores every clip with the model's membership "
         "attacks, and tests whether the suspect works look more trained-on than the "
-        "validation works (per artist, both DI procedures), next to a model-free baseline "
+        "validation works per artist. The verdict is an exact one-sided test (oriented); "
+        "two-sided tests are printed after it as diagnostics, beside a model-free baseline "
         "that flags a distribution shift between the sets.",
     )
     audit.add_argument(
@@ -93,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         "--attacks",
         metavar="STUDY_YAML",
         help="take the attack settings from a study config's features.attacks "
-        "(default: every attack of the model's family at its default settings)",
+        "(default: the attacks and settings of the study's params.yaml)",
     )
     audit.add_argument(
         "--device", default=scoring.device, help="where the model runs; auto: CUDA if there is one"
@@ -238,7 +239,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
     # differs in training.
     null = audit.tables["null"]
     calibrated = calibration(null, args.alpha)
-    sentence = verdict_sentence(verdicts, name)
+    sentence = verdict_sentence(verdicts, name, settings.methods)
     family = family_line(verdicts, settings.methods[0], args.alpha)
     primary = next(verdicts[verdicts["method"] == settings.methods[0]].itertuples())
     write_table(verdicts, out / "verdicts.csv", AUDIT_VERDICTS)

@@ -7,6 +7,9 @@ the library must not mark the corpus or the feature stage as changed.
 
 from __future__ import annotations
 
+import os
+import platform
+
 EMBEDDED_KINDS = ("embedded_diffusion", "embedded_ar")
 # Scoring settings of a model spec (models.<name>.<key>) and the kinds that take each; the
 # schema checks their values, load_adapter passes them to the adapter.
@@ -16,6 +19,30 @@ MODEL_SETTINGS = {"latent": ("audioldm2", "stable_audio"), "window": ("stable_au
 # (audio_di.di.engine): with fewer, no relabelling test can say anything. A negative verdict needs
 # more (di.smallest_effect), and says so.
 MIN_WORKS = 2
+
+# The math libraries choose their kernels by the CPU's instruction set, and an AVX-512 kernel
+# sums in another order than an AVX2 one, so the same seed trained other weights on another
+# CPU. The study's jobs cap every library at AVX2, which x86-64 CPUs have had since 2013
+# (Intel) and 2015 (AMD): on any of them a job computes what it computes here. MKL_CBWR's
+# STRICT also makes MKL's products independent of the thread count (docs/running.md).
+PINNED_MATH = {
+    "ATEN_CPU_CAPABILITY": "avx2",  # PyTorch's own kernels
+    "ONEDNN_MAX_CPU_ISA": "AVX2",  # PyTorch's convolutions
+    "MKL_CBWR": "AVX2,STRICT",  # PyTorch's matrix products
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # NumPy's AVX-512 loops
+}
+# Threads of every torch job. Snakemake scales a rule's `threads` to the cores it is given,
+# and another thread count sums in another order: a model's weights and features must not
+# depend on the machine's cores.
+TORCH_THREADS = 1
+
+
+def pin_math(environ: dict | None = None) -> None:
+    """Set PINNED_MATH in `environ` (os.environ): read once, when each library starts, so
+    before a job imports torch or NumPy. Elsewhere than x86-64 these variables mean nothing."""
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        (os.environ if environ is None else environ).update(PINNED_MATH)
 
 
 def check_study(config: dict) -> None:

@@ -3,10 +3,13 @@ import shutil
 
 from snakemake.utils import validate
 
-from audio_di.config import MIN_WORKS, MODEL_SETTINGS, check_study
+from audio_di.config import MIN_WORKS, MODEL_SETTINGS, check_study, pin_math
 
 validate(config, "../schemas/params.schema.yaml")
 check_study(config)
+# Every job inherits this environment: its math libraries compute as on any x86-64 CPU with
+# AVX2, whatever this one has (audio_di.config.PINNED_MATH).
+pin_math()
 
 # One software environment serves every rule (see envs/audio-di.yaml).
 STUDY_ENV = "../../envs/audio-di.yaml"

@@ -63,6 +63,7 @@ rule headline_metrics:
     params:
         references={model: spec.get("reference") for model, spec in MODELS.items()},
         controls=reference_models(),
+        methods=config["di"]["methods"],
     localrule: True
     conda:
         STUDY_ENV

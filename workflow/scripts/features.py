@@ -1,12 +1,14 @@
 import torch
 
+from audio_di.config import TORCH_THREADS
 from audio_di.io import log_to, read_table, write_table
 from audio_di.steps.features import model_features
 from audio_di.tables import FEATURES, SPLITS
 
 job_name = f"features {snakemake.wildcards.model} shard {snakemake.wildcards.shard}"
 with log_to(snakemake.log[0], job_name) as job:
-    torch.set_num_threads(snakemake.threads)
+    # The study's fixed count, not the job's: the numbers must not depend on the cores.
+    torch.set_num_threads(TORCH_THREADS)
     params = snakemake.params
     features = model_features(
         params.spec,

@@ -12,6 +12,7 @@ with log_to(snakemake.log[0]):
             read_table(snakemake.input.collection_auc, COLLECTION_AUC),
             snakemake.params.references,
             frozenset(snakemake.params.controls),
+            snakemake.params.methods,
         ),
         snakemake.output[0],
     )

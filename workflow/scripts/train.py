@@ -2,12 +2,14 @@ from pathlib import Path
 
 import torch
 
+from audio_di.config import TORCH_THREADS
 from audio_di.io import log_to, read_table, write_table
 from audio_di.steps.features import train_embedded
 from audio_di.tables import SPLITS, TRAIN_CLIPS
 
 with log_to(snakemake.log[0], f"train {snakemake.wildcards.model}") as job:
-    torch.set_num_threads(snakemake.threads)
+    # The study's fixed count, not the job's: the numbers must not depend on the cores.
+    torch.set_num_threads(TORCH_THREADS)
     params = snakemake.params
     clips = train_embedded(
         params.kind,

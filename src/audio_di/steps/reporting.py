@@ -4,8 +4,11 @@ sentence."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
+from audio_di.di.engine import METHODS
 from audio_di.di.verdict import CORRECTIONS, DETECTED, INCONCLUSIVE, NOT_DETECTED
 from audio_di.tables import HEADLINE, UNCONDITIONAL
 
@@ -66,6 +69,22 @@ def _verdicts_of(verdicts: pd.DataFrame, model: str | None, method: str) -> pd.D
     return found if len(found) else None
 
 
+# What each procedure is for: the first of di.methods gives the verdict, the others are shown
+# beside it as diagnostics, never as the study's answer.
+VERDICT, DIAGNOSTIC = "verdict", "diagnostic"
+
+
+def in_verdict_order(found, methods: Sequence[str] = METHODS) -> list[str]:
+    """The methods of `found` in di.methods order: the verdict's first, then the diagnostics;
+    a method that `methods` does not name comes last."""
+    rank = {method: i for i, method in enumerate(methods)}
+    return sorted(set(found), key=lambda method: (rank.get(method, len(rank)), method))
+
+
+def role(method: str, methods: Sequence[str] = METHODS) -> str:
+    return VERDICT if method == methods[0] else DIAGNOSTIC
+
+
 def _outcomes(verdicts: pd.DataFrame) -> dict[str, int]:
     return {
         "detected": int((verdicts["verdict"] == DETECTED).sum()),
@@ -82,12 +101,15 @@ def headline(
     collection_auc: pd.DataFrame,
     references: dict[str, str | None] | None = None,
     controls: frozenset[str] = frozenset(),
+    methods: Sequence[str] = METHODS,
 ) -> dict:
     """The study's headline numbers for results/metrics.json (read by `dvc metrics`).
 
     collection_auc: the DI AUC of member against non-member collections per n (tables.
     COLLECTION_AUC); references: each model's reference model (params.yaml
-    `models.<name>.reference`); controls: the models trained on no evaluated artist."""
+    `models.<name>.reference`); controls: the models trained on no evaluated artist;
+    methods: params.yaml's di.methods, whose first gives the verdict. Each model's procedures
+    come in that order, the verdict's first, each with its role."""
     references = references or {}
     by_n = {
         key: {str(r.n): round(float(r.auc), 4) for r in group.itertuples()}
@@ -98,10 +120,13 @@ def headline(
     for model, group in mia.groupby("model", sort=True):
         best = group.loc[group["auc"].idxmax()]
         procedures = {}
-        for method, v in verdicts[verdicts["model"] == model].groupby("method", sort=True):
+        own = verdicts[verdicts["model"] == model]
+        for method in in_verdict_order(own["method"], methods):
+            v = own[own["method"] == method]
             member = v[v["artist_status"] == "member"]
             nonmember = v[v["artist_status"] == "nonmember"]
             procedures[method] = {
+                "role": role(method, methods),
                 "member_artists": _outcomes(member),
                 "nonmember_artists": _outcomes(nonmember),
                 "max_member_p_value": float(member["p_value"].max()) if len(member) else None,
@@ -173,7 +198,8 @@ def _detected(outcomes: dict) -> str:
 
 def headline_table(metrics: dict) -> pd.DataFrame:
     """metrics.json (from `headline`) as the report's landing table, in words: per model and
-    method, the best per-clip AUC, the artists detected, the claim and the calibration."""
+    method, the verdict's first and each named by its role, the best per-clip AUC, the
+    artists detected, the claim and the calibration."""
     rows = []
     for model, m in metrics["models"].items():
         lo, hi = m["best_auc_ci"]
@@ -191,17 +217,22 @@ def headline_table(metrics: dict) -> pd.DataFrame:
             collection = ", ".join(
                 f"{value:.3f} ({n})" for n, value in found["collection_auc"].items()
             )
+            procedure = f"{method} ({found['role']})"
             rows.append(
-                (model, auc, method, collection or "none", members, nonmembers, claim, calibration)
-            )
+                (model, auc, procedure, collection or "none", members, nonmembers, claim,
+                 calibration)
+            )  # fmt: skip
     return pd.DataFrame(rows, columns=list(HEADLINE.columns))
 
 
 def headline_text(metrics: dict) -> str:
     """The headline in a few lines for the console: per model, the best per-clip AUC, the
-    member and non-member artists each procedure detects, and the claim; then calibration."""
+    member and non-member artists each procedure detects, the verdict's first, and the claim
+    under the verdict's test; then calibration."""
     width = max(map(len, metrics["models"]))
-    lines = ["Headline (results/metrics.json), artists detected per procedure:"]
+    lines = [
+        "Headline (results/metrics.json), artists detected per procedure, the verdict's first:"
+    ]
     for model, m in metrics["models"].items():
         methods = m["dataset_inference"]
         members, nonmembers = (
@@ -211,17 +242,20 @@ def headline_text(metrics: dict) -> str:
             )
             for side in ("member_artists", "nonmember_artists")
         )
-        holds = [method for method, found in methods.items() if found["claim"]["holds"]]
-        first = next(iter(methods.values()))["claim"]
-        claim = "reference claim (detects none)" if "detects_none" in first else "claim"
-        collection = next(iter(methods.values()))["collection_auc"]
+        verdict, first = next(iter(methods.items()))
+        claim = "reference claim (detects none)" if "detects_none" in first["claim"] else "claim"
+        outcome = "holds" if first["claim"]["holds"] else "fails"
+        diagnostics = [method for method, found in methods.items() if method != verdict]
+        held = [method for method in diagnostics if methods[method]["claim"]["holds"]]
+        beside = f"; diagnostics: holds under {', '.join(held)}" if held else ""
+        collection = first["collection_auc"]
         largest = (
             f"  collection AUC {collection[max(collection, key=int)]:.3f}" if collection else ""
         )
         lines.append(
             f"  {model:<{width}}  per-clip AUC {m['best_auc']:.3f}{largest}  members {members}  "
-            f"non-members {nonmembers}  "
-            + (f"{claim} holds ({', '.join(holds)})" if holds else f"{claim} fails")
+            f"non-members {nonmembers}  {claim} {outcome} under the verdict's test ({verdict})"
+            f"{beside}"
         )
     warnings = metrics["calibration_warning"]
     lines += [f"  calibration: {w}" for w in warnings] or [
@@ -238,17 +272,22 @@ def _whose(artist: str) -> str:
     return f"The catalogue of {artist}"
 
 
-def verdict_sentence(verdicts: pd.DataFrame, model: str) -> str:
-    """One sentence per artist and method: the outcome and its reason, on how many works and
-    clips, and what the blind shift test found (where the collection was tested)."""
+def verdict_sentence(verdicts: pd.DataFrame, model: str, methods: Sequence[str] = METHODS) -> str:
+    """One sentence per artist and method, the verdict's first: the outcome and its reason, on
+    how many works and clips, and what the blind shift test found (where the collection was
+    tested). The diagnostics' sentences say they are diagnostics."""
+    rank = {method: i for i, method in enumerate(in_verdict_order(verdicts["method"], methods))}
+    ordered = verdicts.assign(_rank=verdicts["method"].map(rank)).sort_values(["artist", "_rank"])
     sentences = []
-    for r in verdicts.sort_values(["artist", "method"]).itertuples():
+    for r in ordered.itertuples():
         p, shift = "", ""
         if r.permutations:
             p = f"; p = {r.p_value:.3g} +/- {r.p_mc_error:.1g} from {r.permutations} relabellings"
             shift = f"; blind audio-statistics test p = {r.shift_p:.3g}"
+        label = "the verdict" if role(r.method, methods) == VERDICT else "a diagnostic"
         sentences.append(
-            f"{_whose(r.artist)}: {r.verdict} in {model} by {r.method} ({r.reason}{p}) on "
+            f"{_whose(r.artist)}: {r.verdict} in {model} by {r.method}, {label} "
+            f"({r.reason}{p}) on "
             f"{r.works_suspect} suspect works ({r.clips_suspect} clips) and "
             f"{r.works_validation} validation works ({r.clips_validation} clips){shift}."
         )
