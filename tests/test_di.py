@@ -13,6 +13,7 @@ from audio_di.di.designs import (
     false_positive_rate,
     null_pvalues,
     pool_null,
+    pooled_collections,
     pvalue_vs_n,
 )
 from audio_di.di.engine import (
@@ -246,3 +247,19 @@ def test_holm_benchmark_counts_families_with_any_detection():
 def test_collection_auc_counts_smaller_member_p_values_and_half_the_ties():
     # Member p 0.01 beats all three non-members; 0.2 beats 0.5, ties 0.2 and loses to 0.1.
     assert collection_auc(np.array([0.01, 0.2]), np.array([0.1, 0.2, 0.5])) == 4.5 / 6
+
+
+def test_a_nonmember_gives_many_collections_at_its_largest_n():
+    """20 works a side give one collection of 20 under their own labels, and `resamples`
+    re-splits of all 40 works, each a null collection: calibrated, seeded by the works."""
+    rng = np.random.default_rng(5)
+    works = collection(Scenario(20, 20, 6, 0.0), rng)
+    p = pooled_collections(works, 20, ONE_SIDED, FAST)
+    assert len(p) == FAST.resamples and len(np.unique(p)) > FAST.resamples // 4
+    assert (p == pooled_collections(works, 20, ONE_SIDED, FAST)).all()
+    many = np.concatenate(
+        [pooled_collections(collection(Scenario(20, 20, 6, 0.0), rng), 10, ONE_SIDED, FAST)
+         for _ in range(10)]
+    )  # fmt: skip
+    rate, lo, hi = false_positive_rate(many, 0.05)
+    assert lo <= 0.05 <= hi

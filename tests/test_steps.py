@@ -14,7 +14,12 @@ from audio_di.io import read_table, write_table
 from audio_di.models import train_model
 from audio_di.shards import merge_shards
 from audio_di.splits import evaluation_sets, make_splits
-from audio_di.steps.analysis import Collection, corpus_statistics, family_verdicts
+from audio_di.steps.analysis import (
+    Collection,
+    collection_aucs,
+    corpus_statistics,
+    family_verdicts,
+)
 from audio_di.steps.features import model_features
 from audio_di.steps.membership import MIA_TABLES, artist_membership, membership
 from audio_di.steps.reporting import (
@@ -326,3 +331,21 @@ def test_a_one_sided_negative_where_the_two_sided_test_rejects_is_inconclusive()
     assert row.method == "oriented" and row.verdict == "inconclusive"
     assert row.p_value > 0.05 and row.p_two_sided < 0.05
     assert "not in the direction training would push them" in row.reason
+
+
+def test_the_collection_auc_rests_on_resamples_of_every_nonmember_artist():
+    """Non-member artists of 20 works a side give `resamples` collections each at n = 20,
+    re-split from their 40 works; an audit, with no known non-members, gives none."""
+    rng = np.random.default_rng(3)
+    settings = DISettings(methods=("oriented",), n_grid=(10, 20), resamples=30,
+                          curve_permutations=99)  # fmt: skip
+    found = [
+        Collection(f"n{i}", "nonmember", collection(Scenario(20, 20, 4, 0.0), rng), None,
+                   (40, 40), 0)
+        for i in range(3)
+    ]  # fmt: skip
+    member_p = {("oriented", n): [np.full(30, 0.001)] for n in (10, 20)}
+    table = collection_aucs("m", found, member_p, settings)
+    assert list(table["n"]) == [10, 20] and (table["nonmember_collections"] == 3 * 30).all()
+    assert (table["member_collections"] == 30).all() and (table["auc"] > 0.9).all()
+    assert collection_aucs("m", found, member_p, settings, known_nonmembers=False).empty

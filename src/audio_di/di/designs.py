@@ -92,6 +92,19 @@ def collection_auc(member_p: np.ndarray, nonmember_p: np.ndarray) -> float:
     return float((ranks[:m].sum() - m * (m + 1) / 2) / (m * k))
 
 
+def pooled_collections(works: Works, n: int, method: str, settings: DISettings) -> np.ndarray:
+    """p-values of `resamples` collections of n suspect and n validation works drawn from all
+    of an artist's works. For an artist known not to be a member its suspect/validation labels
+    are arbitrary, so every re-split is a non-member collection of that size: 40 works give
+    many collections of 20 a side, where its own labels give one."""
+    rng = np.random.default_rng(data_seed(settings, works, method, "pooled collections", n))
+    index = _pick(np.arange(len(works.x)), 2 * n, settings.resamples, rng)
+    p, _ = exact_test(
+        works, index, n, method, settings, settings.curve_permutations, rng, sequential=True
+    )
+    return p
+
+
 def null_pvalues(works: Works, method: str, trials: int, settings: DISettings) -> pd.DataFrame:
     """p-values where neither side was trained on, at the verdict's operating point where the
     data allow: `pool` draws both sides from all the works (for an artist known not to be

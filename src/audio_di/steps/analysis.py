@@ -23,6 +23,7 @@ from audio_di.di.designs import (
     false_positive_rate,
     null_pvalues,
     pool_null,
+    pooled_collections,
 )
 from audio_di.di.engine import (
     DIAGNOSTIC,
@@ -248,15 +249,15 @@ def model_dataset_inference(
     is seeded by the study seed and the works, so the model's name changes nothing."""
     found = collections(model, features, splits, stats)
     tables: dict[str, list] = {"curves": [], "contamination": []}
-    resampled: dict[tuple, list[np.ndarray]] = {}  # (method, n, status) -> p-values
+    resampled: dict[tuple, list[np.ndarray]] = {}  # (method, n) -> member collections' p
     for c in tqdm(found, desc=f"di {model}", unit="artist", file=sys.stderr):
         labels = {"model": model, "artist": c.artist, "artist_status": c.status}
         for method in settings.methods:
             points = curve_points(c.works, method, settings)
             tables["curves"].append(curve_table(points).assign(**labels, method=method))
-            for point in points:
-                resampled.setdefault((method, point.n, c.status), []).append(point.p)
             if c.status == "member":
+                for point in points:
+                    resampled.setdefault((method, point.n), []).append(point.p)
                 curve = contamination_curve(c.works, method, settings)
                 tables["contamination"].append(curve.assign(**labels, method=method))
     verdicts = family_verdicts(model, found, settings)
@@ -265,23 +266,30 @@ def model_dataset_inference(
         "curves": pd.concat(tables["curves"], ignore_index=True)[list(PVALUE_VS_N.columns)],
         "null": null_trials(model, found, settings, known_nonmembers),
         "contamination": _concat_or_empty(tables["contamination"], list(CONTAMINATION.columns)),
-        "collection_auc": collection_aucs(model, found, resampled, settings),
+        "collection_auc": collection_aucs(model, found, resampled, settings, known_nonmembers),
     }
 
 
 def collection_aucs(
-    model: str, found: list[Collection], resampled: dict[tuple, list], settings: DISettings
+    model: str,
+    found: list[Collection],
+    resampled: dict[tuple, list],  # (method, n) -> member collections' p-values
+    settings: DISettings,
+    known_nonmembers: bool = True,
 ) -> pd.DataFrame:
     """The paper's DI AUC: member collections against non-member collections of the same n
     works a side, scored by their DI p-value, at every n of the grid that every evaluated
-    artist can supply. A collection is one resample of the p-value-vs-n curve: n suspect
-    and n validation works drawn from one artist."""
+    artist can supply. A member collection is one resample of the p-value-vs-n curve: n
+    suspect and n validation works drawn from one member artist. A non-member collection is
+    n and n works drawn from all of a non-member artist's works (pooled_collections), so that
+    every artist gives `resamples` collections, not one, at its largest n."""
     largest = min(min(c.works.suspect_works, c.works.validation_works) for c in found)
+    nonmembers = [c for c in found if c.status == "nonmember"] if known_nonmembers else []
     rows = []
     for method in settings.methods:
         for n in sorted(n for n in settings.n_grid if n <= largest):
-            member = resampled.get((method, n, "member"), [])
-            nonmember = resampled.get((method, n, "nonmember"), [])
+            member = resampled.get((method, n), [])
+            nonmember = [pooled_collections(c.works, n, method, settings) for c in nonmembers]
             if member and nonmember:
                 member, nonmember = np.concatenate(member), np.concatenate(nonmember)
                 auc = collection_auc(member, nonmember)
