@@ -1,7 +1,9 @@
 from dataclasses import replace
 
 import di_calibration
+import di_candidates
 import numpy as np
+import pandas as pd
 import pytest
 from holm_familywise import familywise
 from scipy import stats
@@ -33,7 +35,9 @@ from audio_di.di.engine import (
     works_of,
 )
 from audio_di.di.verdict import adjust
+from audio_di.io import write_table
 from audio_di.synthetic import Scenario, collection, null_scenarios
+from audio_di.tables import FEATURES, MEMBER_SIGNS
 
 FAST = DISettings(
     permutations=999, fold_draws=10, curve_permutations=199, null_permutations=199, resamples=40
@@ -263,3 +267,36 @@ def test_a_nonmember_gives_many_collections_at_its_largest_n():
     )  # fmt: skip
     rate, lo, hi = false_positive_rate(many, 0.05)
     assert lo <= 0.05 <= hi
+
+
+def test_real_shaped_collections_follow_their_correlation_and_shifts():
+    """Work effects and clip noise share the scenario's correlation; a member clip's shift
+    gives each feature the per-clip AUC the scenario asks for."""
+    correlation = np.array([[1.0, 0.9, 0.0], [0.9, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    scenario = Scenario(1000, 1000, 3, 0.4, (4, 4), correlation=correlation,
+                        clip_aucs=(0.7, 0.5, 0.3))  # fmt: skip
+    works = collection(scenario, np.random.default_rng(0))
+    validation = works.x[works.suspect_works :]
+    assert np.corrcoef(validation.T)[0, 1] == pytest.approx(0.9, abs=0.03)
+    assert abs(np.corrcoef(validation.T)[0, 2]) < 0.15
+    shift = works.x[: works.suspect_works].mean(0) - validation.mean(0)
+    expected = np.sqrt(2) * stats.norm.ppf([0.7, 0.5, 0.3])
+    assert shift == pytest.approx(expected, abs=0.1)
+
+
+def test_the_candidates_benchmark_runs_every_candidate_on_a_features_file(tmp_path):
+    rng = np.random.default_rng(1)
+    names = ["pia__t100", "pia__t200", "secmi__stat", "loss__t50"]
+    frame = pd.DataFrame(rng.normal(size=(40, 4)), columns=names)
+    frame.insert(0, "clip_id", [f"a__w{i // 2}__{i % 2:03d}" for i in range(40)])
+    frame.attrs[MEMBER_SIGNS] = dict.fromkeys(names, -1)
+    write_table(frame, tmp_path / "f.parquet", FEATURES)
+    correlation, found = di_candidates.real_correlation(str(tmp_path / "f.parquet"))
+    assert found == names and np.allclose(np.diag(correlation), 1)
+    alone = di_candidates.shaped(names, correlation, 8, 0.6, ["pia"], [])
+    assert alone.clip_aucs[0] == pytest.approx(0.6)
+    scenario = di_candidates.shaped(names, correlation, 8, 0.6, ["pia"], ["secmi"])
+    assert scenario.clip_aucs[2] < 0.5
+    p = di_candidates.pvalues((scenario, replace(scenario, works_s=30), 2, 0, FAST))
+    assert set(p) == set(di_candidates.CANDIDATES)
+    assert all(len(v) == 2 and all(0 < x <= 1 for x in v) for v in p.values())

@@ -7,7 +7,7 @@ of one work are correlated the way clips of one piece are in the study (README: 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -30,6 +30,11 @@ class Scenario:
     noise: str = "gaussian"  # gaussian, heavy (Student t, 3 df) or missing (5% of values)
     clip_auc: float = 0.5
     signal_features: int = 1
+    # Real-shaped collections: the features' correlation (features x features; None:
+    # independent), shared by work effects and clip noise, and a clip AUC per feature, which
+    # replaces clip_auc and signal_features (real_shaped builds both from a features file).
+    correlation: np.ndarray | None = field(default=None, compare=False, repr=False)
+    clip_aucs: tuple[float, ...] | None = None
 
 
 def _draw(rng: np.random.Generator, size, noise: str) -> np.ndarray:
@@ -38,18 +43,30 @@ def _draw(rng: np.random.Generator, size, noise: str) -> np.ndarray:
     return rng.normal(size=size)
 
 
+def shifts(scenario: Scenario) -> np.ndarray:
+    """Each feature's shift of a member clip: a unit-variance shift d has clip AUC
+    Phi(d / sqrt(2))."""
+    aucs = scenario.clip_aucs
+    if aucs is None:
+        aucs = [scenario.clip_auc] * scenario.signal_features
+        aucs += [0.5] * (scenario.features - scenario.signal_features)
+    return np.sqrt(2) * stats.norm.ppf(np.asarray(aucs, float))
+
+
 def collection(scenario: Scenario, rng: np.random.Generator) -> Works:
     """Draw one collection: each work gets 2-6 clips (uniform), features of unit variance."""
+    mix = None if scenario.correlation is None else np.linalg.cholesky(scenario.correlation).T
     sides = []
     for n_works, member in ((scenario.works_s, True), (scenario.works_v, False)):
         per_work = rng.integers(scenario.clips[0], scenario.clips[1] + 1, n_works)
         works = np.repeat(np.arange(n_works), per_work)
-        effect = _draw(rng, (n_works, scenario.features), scenario.noise)[works]
+        effect = _draw(rng, (n_works, scenario.features), scenario.noise)
         noise = _draw(rng, (len(works), scenario.features), scenario.noise)
-        x = np.sqrt(scenario.icc) * effect + np.sqrt(1 - scenario.icc) * noise
+        if mix is not None:
+            effect, noise = effect @ mix, noise @ mix
+        x = np.sqrt(scenario.icc) * effect[works] + np.sqrt(1 - scenario.icc) * noise
         if member:
-            # A unit-variance shift d has clip AUC Phi(d / sqrt(2)).
-            x[:, : scenario.signal_features] += np.sqrt(2) * stats.norm.ppf(scenario.clip_auc)
+            x += shifts(scenario)
         if scenario.noise == "missing":
             x[rng.random(x.shape) < 0.05] = np.nan
         sides.append((x, works))
