@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from audio_di.steps.reporting import VERDICT, role
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks/headline"
 # A criterion is met, missed, or cannot be judged (a model without a reference model).
@@ -55,6 +57,8 @@ def claim_rows(seed: int, metrics: dict) -> list[dict]:
                     "seed": seed,
                     "model": model,
                     "method": method,
+                    # Files written before metrics.json named roles: di.methods' default order.
+                    "role": di.get("role", role(method)),
                     "best_auc": m["best_auc"],
                     "members": f"{members['detected']}/{members['of']}",
                     "max_member_p": di["max_member_p_value"],
@@ -85,7 +89,12 @@ def main() -> None:
         shutil.copyfile(path, OUT / f"seed{seed}_metrics.json")
         rows += claim_rows(seed, json.loads(path.read_text()))
     # Controls have their own criterion (detects_none); the others leave that cell blank.
-    table = pd.DataFrame(rows).fillna("").sort_values(["model", "method", "seed"], kind="stable")
+    table = pd.DataFrame(rows).fillna("")
+    # The verdict's test first in each model, then the diagnostics.
+    table = table.assign(rank=table["role"] != VERDICT).sort_values(
+        ["model", "rank", "method", "seed"], kind="stable"
+    )
+    table = table.drop(columns="rank")
     text = table.to_markdown(index=False, floatfmt=".4g")
     (OUT / "seeds.md").write_text(
         "Claims per seed (python benchmarks/headline_seeds.py --seeds "
