@@ -11,6 +11,7 @@ from sklearn.linear_model import Ridge
 
 from audio_di.di.designs import (
     collection_auc,
+    collection_auc_interval,
     contamination_curve,
     false_positive_rate,
     null_pvalues,
@@ -300,3 +301,17 @@ def test_the_candidates_benchmark_runs_every_candidate_on_a_features_file(tmp_pa
     p = di_candidates.pvalues((scenario, replace(scenario, works_s=30), 2, 0, FAST))
     assert set(p) == set(di_candidates.CANDIDATES)
     assert all(len(v) == 2 and all(0 < x <= 1 for x in v) for v in p.values())
+
+
+def test_the_collection_auc_interval_resamples_artists():
+    """Artists whose collections all agree give a narrow interval; one member artist unlike
+    the others widens it, and the estimate lies inside."""
+    rng = np.random.default_rng(0)
+    alike = [np.full(50, 0.001 * (i + 1)) for i in range(4)]
+    nonmember = [rng.uniform(size=50) for _ in range(4)]
+    lo, hi = collection_auc_interval(alike, nonmember, 500, np.random.default_rng(1))
+    assert 0.98 < lo <= hi <= 1.0
+    mixed = alike[:3] + [rng.uniform(size=50)]
+    auc = collection_auc(np.concatenate(mixed), np.concatenate(nonmember))
+    lo, hi = collection_auc_interval(mixed, nonmember, 500, np.random.default_rng(1))
+    assert lo < auc < hi and hi - lo > 0.1

@@ -213,8 +213,9 @@ COLLECTION_AUC = Table(
     "collection AUC",
     ("results/di/collection_auc.csv", "results/di/models/<model>/collection_auc.csv"),
     "model x method x n (works a side that every evaluated artist can supply)",
-    ("model", "method", "n", "auc", "member_collections", "nonmember_collections"),
-)
+    ("model", "method", "n", "auc", "auc_lo", "auc_hi", "member_collections",
+     "nonmember_collections"),
+)  # fmt: skip
 NULL_PVALUES = Table(
     "null p-values",
     ("results/di/null_pvalues.csv", "results/di/models/<model>/null_pvalues.csv"),
@@ -251,7 +252,7 @@ HEADLINE = Table(
         "model",
         "best per-clip AUC [95% CI]",
         "procedure",
-        "collection AUC (works a side)",
+        "collection AUC [95% CI] (works a side)",
         "member artists",
         "non-member artists",
         "claim",

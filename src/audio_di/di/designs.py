@@ -105,6 +105,24 @@ def pooled_collections(works: Works, n: int, method: str, settings: DISettings) 
     return p
 
 
+def collection_auc_interval(
+    member: list[np.ndarray], nonmember: list[np.ndarray], draws: int, rng
+) -> tuple[float, float]:
+    """95% interval of the collection AUC by resampling artists, each with all its
+    collections: an artist's collections share its works, so the artist is the unit that
+    varies from one study to the next (member and non-member artists resampled apart)."""
+    aucs = []
+    for _ in range(draws):
+        m = rng.integers(len(member), size=len(member))
+        k = rng.integers(len(nonmember), size=len(nonmember))
+        aucs.append(
+            collection_auc(np.concatenate([member[i] for i in m]),
+                           np.concatenate([nonmember[i] for i in k]))
+        )  # fmt: skip
+    lo, hi = np.quantile(aucs, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
 def null_pvalues(works: Works, method: str, trials: int, settings: DISettings) -> pd.DataFrame:
     """p-values where neither side was trained on, at the verdict's operating point where the
     data allow: `pool` draws both sides from all the works (for an artist known not to be

@@ -17,6 +17,7 @@ from audio_di.blind import audio_statistics, shift_test
 from audio_di.corpus.manifest import corpus_batches
 from audio_di.di.designs import (
     collection_auc,
+    collection_auc_interval,
     contamination_curve,
     curve_points,
     curve_table,
@@ -35,6 +36,7 @@ from audio_di.di.engine import (
     works_of,
 )
 from audio_di.di.verdict import DETECTED, INCONCLUSIVE, adjust, unresolved, verdict
+from audio_di.seeding import stable_seed
 from audio_di.splits import evaluation_sets
 from audio_di.tables import (
     BLIND_STATISTICS,
@@ -49,6 +51,8 @@ from audio_di.tables import (
 )
 
 log = logging.getLogger(__name__)
+# Artist resamples behind the collection AUC's interval.
+COLLECTION_AUC_DRAWS = 2000
 
 # Audio per batch of the blind statistics: their spectrograms take about 100 bytes a sample,
 # so a batch needs some 25 MB whatever the corpus's size; larger batches are no faster
@@ -282,7 +286,8 @@ def collection_aucs(
     artist can supply. A member collection is one resample of the p-value-vs-n curve: n
     suspect and n validation works drawn from one member artist. A non-member collection is
     n and n works drawn from all of a non-member artist's works (pooled_collections), so that
-    every artist gives `resamples` collections, not one, at its largest n."""
+    every artist gives `resamples` collections, not one, at its largest n. The interval
+    resamples artists (di.designs.collection_auc_interval)."""
     largest = min(min(c.works.suspect_works, c.works.validation_works) for c in found)
     nonmembers = [c for c in found if c.status == "nonmember"] if known_nonmembers else []
     rows = []
@@ -291,9 +296,11 @@ def collection_aucs(
             member = resampled.get((method, n), [])
             nonmember = [pooled_collections(c.works, n, method, settings) for c in nonmembers]
             if member and nonmember:
+                rng = np.random.default_rng(stable_seed(settings.seed, "collection auc", n))
+                lo, hi = collection_auc_interval(member, nonmember, COLLECTION_AUC_DRAWS, rng)
                 member, nonmember = np.concatenate(member), np.concatenate(nonmember)
                 auc = collection_auc(member, nonmember)
-                rows.append((model, method, n, auc, len(member), len(nonmember)))
+                rows.append((model, method, n, auc, lo, hi, len(member), len(nonmember)))
     return pd.DataFrame(rows, columns=list(COLLECTION_AUC.columns))
 
 

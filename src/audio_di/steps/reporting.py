@@ -85,6 +85,15 @@ def role(method: str, methods: Sequence[str] = METHODS) -> str:
     return VERDICT if method == methods[0] else DIAGNOSTIC
 
 
+def procedures(model: dict) -> list[tuple[str, dict]]:
+    """A metrics.json model's procedures, the verdict's first: metrics.json is written with
+    sorted keys, so the order `headline` gave them is not kept, their roles are."""
+    found = model["dataset_inference"]
+    diagnostics = in_verdict_order([m for m, p in found.items() if p["role"] != VERDICT])
+    verdicts = [m for m, p in found.items() if p["role"] == VERDICT]
+    return [(method, found[method]) for method in verdicts + diagnostics]
+
+
 def _outcomes(verdicts: pd.DataFrame) -> dict[str, int]:
     return {
         "detected": int((verdicts["verdict"] == DETECTED).sum()),
@@ -111,10 +120,13 @@ def headline(
     methods: params.yaml's di.methods, whose first gives the verdict. Each model's procedures
     come in that order, the verdict's first, each with its role."""
     references = references or {}
-    by_n = {
-        key: {str(r.n): round(float(r.auc), 4) for r in group.itertuples()}
-        for key, group in collection_auc.groupby(["model", "method"], sort=True)
-    }
+    by_n, intervals = {}, {}
+    for key, group in collection_auc.groupby(["model", "method"], sort=True):
+        by_n[key] = {str(r.n): round(float(r.auc), 4) for r in group.itertuples()}
+        intervals[key] = {
+            str(r.n): [round(float(r.auc_lo), 4), round(float(r.auc_hi), 4)]
+            for r in group.itertuples()
+        }
     within = calibrated.set_index(["model", "method"])["within_bound"].astype(bool).to_dict()
     models = {}
     for model, group in mia.groupby("model", sort=True):
@@ -136,6 +148,8 @@ def headline(
                 "shift_detected": int((v["shift_p"] < calibrated["alpha"].iloc[0]).sum()),
                 # Works a side -> AUC of member vs non-member collections by DI p-value.
                 "collection_auc": by_n.get((model, method), {}),
+                # Its 95% interval from resampling artists.
+                "collection_auc_ci": intervals.get((model, method), {}),
                 "claim": claim_check(
                     float(best["auc"]),
                     member,
@@ -204,7 +218,7 @@ def headline_table(metrics: dict) -> pd.DataFrame:
     for model, m in metrics["models"].items():
         lo, hi = m["best_auc_ci"]
         auc = f"{m['best_auc']:.3f} [{lo:.3f}, {hi:.3f}] ({m['best_feature']})"
-        for method, found in m["dataset_inference"].items():
+        for method, found in procedures(m):
             failed = claim_failures(found["claim"])
             rate = metrics["null_false_positive_rate"].get(f"{model}/{method}")
             calibration = "no null trials"
@@ -215,7 +229,9 @@ def headline_table(metrics: dict) -> pd.DataFrame:
                 _detected(found[side]) for side in ("member_artists", "nonmember_artists")
             )
             collection = ", ".join(
-                f"{value:.3f} ({n})" for n, value in found["collection_auc"].items()
+                f"{value:.3f} [{found['collection_auc_ci'][n][0]:.2f}, "
+                f"{found['collection_auc_ci'][n][1]:.2f}] ({n})"
+                for n, value in found["collection_auc"].items()
             )
             procedure = f"{method} ({found['role']})"
             rows.append(
@@ -234,19 +250,18 @@ def headline_text(metrics: dict) -> str:
         "Headline (results/metrics.json), artists detected per procedure, the verdict's first:"
     ]
     for model, m in metrics["models"].items():
-        methods = m["dataset_inference"]
+        ordered = procedures(m)
         members, nonmembers = (
             ", ".join(
                 f"{found[side]['detected']}/{found[side]['of']} {method}"
-                for method, found in methods.items()
+                for method, found in ordered
             )
             for side in ("member_artists", "nonmember_artists")
         )
-        verdict, first = next(iter(methods.items()))
+        (verdict, first), diagnostics = ordered[0], ordered[1:]
         claim = "reference claim (detects none)" if "detects_none" in first["claim"] else "claim"
         outcome = "holds" if first["claim"]["holds"] else "fails"
-        diagnostics = [method for method, found in methods.items() if method != verdict]
-        held = [method for method in diagnostics if methods[method]["claim"]["holds"]]
+        held = [method for method, found in diagnostics if found["claim"]["holds"]]
         beside = f"; diagnostics: holds under {', '.join(held)}" if held else ""
         collection = first["collection_auc"]
         largest = (
