@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from audio_di.steps.reporting import VERDICT, role
+from audio_di.di.verdict import VERDICT_ROLE, role
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks/headline"
@@ -91,7 +91,7 @@ def main() -> None:
     # Controls have their own criterion (detects_none); the others leave that cell blank.
     table = pd.DataFrame(rows).fillna("")
     # The verdict's test first in each model, then the diagnostics.
-    table = table.assign(rank=table["role"] != VERDICT).sort_values(
+    table = table.assign(rank=table["role"] != VERDICT_ROLE).sort_values(
         ["model", "rank", "method", "seed"], kind="stable"
     )
     table = table.drop(columns="rank")

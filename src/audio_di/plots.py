@@ -13,6 +13,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from audio_di.di.verdict import in_verdict_order, role  # noqa: E402
+
 
 def _save(fig: plt.Figure, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,7 @@ def headline_figure(
     y = {artist: i for i, artist in enumerate(order["artist"])}
     labels = [f"{a} ({'member' if s == 'member' else 'non-member'})" for a, s in order.values]
     colour = {"member": "tab:red", "nonmember": "tab:blue"}
-    methods = sorted(verdicts["method"].unique())
+    methods = in_verdict_order(verdicts["method"])
     markers = dict(zip(methods, "osD^v", strict=False))
     offset = dict(zip(methods, np.linspace(-0.15, 0.15, len(methods)), strict=True))
     floor = min(1e-4, verdicts["p_value"].min()) / 2
@@ -95,7 +97,9 @@ def headline_figure(
     axes[0, 0].set_yticks(range(len(labels)), labels)
     axes[0, 0].invert_yaxis()
     handles = [
-        matplotlib.lines.Line2D([], [], color="black", marker=markers[m], linestyle="", label=m)
+        matplotlib.lines.Line2D(
+            [], [], color="black", marker=markers[m], linestyle="", label=f"{m} ({role(m)})"
+        )
         for m in methods
     ] + [
         matplotlib.lines.Line2D([], [], color="black", linestyle="--", label=f"alpha = {alpha}"),

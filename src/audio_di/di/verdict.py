@@ -4,12 +4,13 @@ resolve a family at all; and the works a negative needs to mean something."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from math import comb
 
 import numpy as np
 from scipy import stats
 
-from audio_di.di.engine import DIAGNOSTIC, DISettings, Result, Works, degenerate
+from audio_di.di.engine import DIAGNOSTIC, METHODS, DISettings, Result, Works, degenerate
 
 
 def works_needed(effect: float, alpha: float, power: float = 0.8) -> float:
@@ -139,3 +140,19 @@ def verdict(
     return NOT_DETECTED, (
         f"p = {result.p:.3g}{adjusted} >= alpha {alpha} with {fewest} works a side ({power})"
     )
+
+
+# What each procedure is for: the first of di.methods gives the verdict, the others are shown
+# beside it as diagnostics, never as the study's answer.
+VERDICT_ROLE, DIAGNOSTIC_ROLE = "verdict", "diagnostic"
+
+
+def in_verdict_order(found: Iterable[str], methods: Sequence[str] = METHODS) -> list[str]:
+    """The methods of `found` in di.methods order: the verdict's first, then the diagnostics;
+    a method that `methods` does not name comes last."""
+    rank = {method: i for i, method in enumerate(methods)}
+    return sorted(set(found), key=lambda method: (rank.get(method, len(rank)), method))
+
+
+def role(method: str, methods: Sequence[str] = METHODS) -> str:
+    return VERDICT_ROLE if method == methods[0] else DIAGNOSTIC_ROLE

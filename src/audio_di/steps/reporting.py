@@ -9,7 +9,15 @@ from collections.abc import Sequence
 import pandas as pd
 
 from audio_di.di.engine import METHODS
-from audio_di.di.verdict import CORRECTIONS, DETECTED, INCONCLUSIVE, NOT_DETECTED
+from audio_di.di.verdict import (
+    CORRECTIONS,
+    DETECTED,
+    INCONCLUSIVE,
+    NOT_DETECTED,
+    VERDICT_ROLE,
+    in_verdict_order,
+    role,
+)
 from audio_di.tables import HEADLINE, UNCONDITIONAL
 
 
@@ -69,28 +77,12 @@ def _verdicts_of(verdicts: pd.DataFrame, model: str | None, method: str) -> pd.D
     return found if len(found) else None
 
 
-# What each procedure is for: the first of di.methods gives the verdict, the others are shown
-# beside it as diagnostics, never as the study's answer.
-VERDICT, DIAGNOSTIC = "verdict", "diagnostic"
-
-
-def in_verdict_order(found, methods: Sequence[str] = METHODS) -> list[str]:
-    """The methods of `found` in di.methods order: the verdict's first, then the diagnostics;
-    a method that `methods` does not name comes last."""
-    rank = {method: i for i, method in enumerate(methods)}
-    return sorted(set(found), key=lambda method: (rank.get(method, len(rank)), method))
-
-
-def role(method: str, methods: Sequence[str] = METHODS) -> str:
-    return VERDICT if method == methods[0] else DIAGNOSTIC
-
-
 def procedures(model: dict) -> list[tuple[str, dict]]:
     """A metrics.json model's procedures, the verdict's first: metrics.json is written with
     sorted keys, so the order `headline` gave them is not kept, their roles are."""
     found = model["dataset_inference"]
-    diagnostics = in_verdict_order([m for m, p in found.items() if p["role"] != VERDICT])
-    verdicts = [m for m, p in found.items() if p["role"] == VERDICT]
+    diagnostics = in_verdict_order([m for m, p in found.items() if p["role"] != VERDICT_ROLE])
+    verdicts = [m for m, p in found.items() if p["role"] == VERDICT_ROLE]
     return [(method, found[method]) for method in verdicts + diagnostics]
 
 
@@ -299,7 +291,7 @@ def verdict_sentence(verdicts: pd.DataFrame, model: str, methods: Sequence[str] 
         if r.permutations:
             p = f"; p = {r.p_value:.3g} +/- {r.p_mc_error:.1g} from {r.permutations} relabellings"
             shift = f"; blind audio-statistics test p = {r.shift_p:.3g}"
-        label = "the verdict" if role(r.method, methods) == VERDICT else "a diagnostic"
+        label = "the verdict" if role(r.method, methods) == VERDICT_ROLE else "a diagnostic"
         sentences.append(
             f"{_whose(r.artist)}: {r.verdict} in {model} by {r.method}, {label} "
             f"({r.reason}{p}) on "
