@@ -239,7 +239,8 @@ def test_a_model_and_its_features_do_not_depend_on_the_threads_its_jobs_get(smok
     targets = [f"results/models/{model}/model.safetensors", f"results/features/{model}.parquet"]
     shutil.rmtree(workdir / f"results/models/{model}")
     (workdir / targets[1]).unlink()
-    rerun = jobs_run(snakemake(workdir, "--set-threads", "train=2", "features=2", *targets))
+    # Targets first: --set-threads takes every word after it.
+    rerun = jobs_run(snakemake(workdir, *targets, "--set-threads", "train=2", "features=2"))
     assert set(rerun) == {"train", "features", "merge_features"}, rerun
     for target in targets:
         assert (workdir / target).read_bytes() == (smoke_study / target).read_bytes(), target
