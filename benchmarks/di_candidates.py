@@ -40,6 +40,7 @@ from audio_di.di.engine import (
     dataset_inference,
     features_of,
     label_bank,
+    oriented_pvalues,
 )
 from audio_di.io import read_table
 from audio_di.mia import auc
@@ -83,12 +84,7 @@ def tippett_pvalue(works: Works, settings: DISettings, rng) -> float:
     """As `oriented`, the per-feature p-values combined by their minimum."""
     z = features_of(works, np.arange(len(works.x))[None], settings.residualise)
     bank = label_bank(works.suspect_works, len(works.x), settings.permutations, rng)
-    y = np.r_[np.ones(works.suspect_works), np.zeros(len(works.x) - works.suspect_works)]
-    labels = np.vstack([y, bank])
-    sums = np.round(np.einsum("bw,twd->tbd", labels, z), 9)
-    reach = len(labels) + 1 - stats.rankdata(sums, method="min", axis=1)
-    combined = np.round(-np.log(reach / len(labels)).max(axis=2), 9)
-    return float((combined >= combined[:, :1]).mean(axis=1)[0])
+    return float(oriented_pvalues(z, works.suspect_works, bank, combine=np.max)[0])
 
 
 def shadow_weights(scenario: Scenario, rng) -> np.ndarray:

@@ -303,20 +303,23 @@ def permutation_pvalues(
     return p, used
 
 
-def oriented_pvalues(z: np.ndarray, suspect_works: int, bank: np.ndarray) -> np.ndarray:
+def oriented_pvalues(
+    z: np.ndarray, suspect_works: int, bank: np.ndarray, combine=np.sum
+) -> np.ndarray:
     """One-sided p-values of the stack z (T, W, d) of oriented standardised features, by
     Fisher's combination of per-feature permutation tests on one bank (Pesarin's NPC).
 
     Row 0 of the relabellings is the true one (suspect works first). A feature's statistic
     is the sum of its values over the suspect works; its p-value under each relabelling is
     the share of relabellings, the true one included, that reach it; the combined statistic
-    -sum log p is then ranked the same way. Ties count as reaching (conservative)."""
+    -sum log p is then ranked the same way. Ties count as reaching (conservative). `combine`
+    (over the features' -log p) is Fisher's sum; benchmarks/di_candidates.py tries others."""
     y = np.r_[np.ones(suspect_works), np.zeros(z.shape[-2] - suspect_works)]
     labels = np.vstack([y, bank])
     # Rounded so that sums equal but for rounding tie, as they should.
     sums = np.round(np.einsum("bw,twd->tbd", labels, z, optimize=True), 9)
     reach = len(labels) + 1 - stats.rankdata(sums, method="min", axis=1)
-    combined = np.round(-np.log(reach / len(labels)).sum(axis=2), 9)
+    combined = np.round(combine(-np.log(reach / len(labels)), axis=2), 9)
     return (combined >= combined[:, :1]).mean(axis=1)
 
 
