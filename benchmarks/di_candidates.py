@@ -16,11 +16,13 @@ by their correlation), and the `--reversed` attack's factor moving the other way
 Candidates, each exact (only the statistic sees the labels) and one-sided:
 - fisher: Pesarin's combination, -sum log p of the per-feature permutation p-values (today);
 - tippett: the same with the largest -log p (Tippett's minimum p), robust to dilution;
-- shadow: a weighted sum of the standardised features, sum_j w_j sum_suspect z_j, with fixed
-  weights w_j = max(0, AUC_j - 0.5) measured beforehand on a shadow collection (an
-  independent draw of the forward shape, `--shadow-works` a side: what a shadow model,
-  trained by the auditor on works it owns, gives), so no weight or sign is learnt from the
-  tested labels.
+- shadow: the engine's `weighted` test, a weighted sum of the standardised features,
+  sum_j w_j sum_suspect z_j, with fixed weights w_j = max(0, AUC_j - 0.5) measured
+  beforehand on a shadow collection (synthetic.shadow_weights: an independent draw of the
+  forward shape, `--shadow-works` a side, as a shadow model trained by the auditor on works
+  it owns gives them), so no weight or sign is learnt from the tested labels.
+
+The chosen one, `weighted`, is measured with the others in benchmarks/di_calibration.py.
 """
 
 from __future__ import annotations
@@ -31,8 +33,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from di_calibration import bound
-from scipy import stats
+from di_calibration import bound, real_correlation, shaped
 
 from audio_di.di.engine import (
     DISettings,
@@ -42,42 +43,9 @@ from audio_di.di.engine import (
     label_bank,
     oriented_pvalues,
 )
-from audio_di.io import read_table
-from audio_di.mia import auc
-from audio_di.synthetic import Scenario, collection
-from audio_di.tables import FEATURES, MEMBER_SIGNS
+from audio_di.synthetic import Scenario, collection, shadow_weights
 
 CANDIDATES = ("fisher", "tippett", "shadow", "crossfit")
-
-
-def real_correlation(path: str) -> tuple[np.ndarray, list[str]]:
-    """The correlation of a features file's oriented work means, and the feature names."""
-    features = read_table(path, FEATURES)
-    names = [c for c in features.columns if c != "clip_id"]
-    signs = np.array([features.attrs[MEMBER_SIGNS][n] for n in names], float)
-    works = features["clip_id"].str.rsplit("__", n=1).str[0]
-    means = features[names].mul(signs).groupby(works.to_numpy()).mean()
-    correlation = means.corr().fillna(0.0).to_numpy(copy=True)
-    np.fill_diagonal(correlation, 1.0)
-    # Nearest positive definite by eigenvalue floor: some features are exact copies.
-    values, vectors = np.linalg.eigh(correlation)
-    correlation = vectors @ np.diag(np.maximum(values, 1e-3)) @ vectors.T
-    scale = np.sqrt(np.diag(correlation))
-    return correlation / np.outer(scale, scale), names
-
-
-def shaped(names, correlation, works, clip_auc, signal, reversed_) -> Scenario:
-    """A member effect as a shift of latent factors: each `signal` attack's factor (its first
-    feature) moves by the shift that gives that feature per-clip AUC `clip_auc`, the
-    `reversed_` attack's the other way, and every feature moves by its correlation with the
-    factors, as the features of one group move together in the study."""
-    attack = [name.split("__")[0] for name in names]
-    d = np.sqrt(2) * stats.norm.ppf(clip_auc)
-    shift = np.zeros(len(names))
-    for group, sign in [(a, 1.0) for a in signal] + [(a, -1.0) for a in reversed_]:
-        shift += sign * d * correlation[:, attack.index(group)]
-    aucs = tuple(float(a) for a in stats.norm.cdf(shift / np.sqrt(2)))
-    return Scenario(works, works, len(names), 0.4, (4, 4), correlation=correlation, clip_aucs=aucs)
 
 
 def tippett_pvalue(works: Works, settings: DISettings, rng) -> float:
@@ -87,36 +55,17 @@ def tippett_pvalue(works: Works, settings: DISettings, rng) -> float:
     return float(oriented_pvalues(z, works.suspect_works, bank, combine=np.max)[0])
 
 
-def shadow_weights(scenario: Scenario, rng) -> np.ndarray:
-    """w_j = max(0, per-clip AUC_j - 0.5) on an independent draw of the scenario's shape."""
-    shadow = collection(scenario, rng)
-    members = np.arange(len(shadow.x)) < shadow.suspect_works
-    return np.array([max(0.0, auc(x[members], x[~members]) - 0.5) for x in shadow.x.T])
-
-
-def shadow_pvalue(works: Works, weights: np.ndarray, settings: DISettings, rng) -> float:
-    z = features_of(works, np.arange(len(works.x))[None], settings.residualise)[0]
-    if not weights.any():
-        return 1.0
-    score = z @ weights
-    bank = label_bank(works.suspect_works, len(works.x), settings.permutations, rng)
-    observed = score[: works.suspect_works].sum()
-    return float((1 + (bank @ score >= observed - 1e-9 * np.abs(score).sum()).sum()) /
-                 (len(bank) + 1))  # fmt: skip
-
-
 def pvalues(task) -> dict[str, list[float]]:
     scenario, shadow, count, first, settings = task
     out: dict[str, list[float]] = {c: [] for c in CANDIDATES}
     for i in range(first, first + count):
         rng = np.random.default_rng([i, 20261205])
-        weights = shadow_weights(shadow, rng)
-        works = collection(scenario, rng)
+        works = collection(scenario, rng, shadow_weights(shadow, rng))
         seeded = replace(settings, seed=i)
         out["fisher"].append(dataset_inference(works, "oriented", seeded).p)
         out["crossfit"].append(dataset_inference(works, "crossfit", seeded).p)
         out["tippett"].append(tippett_pvalue(works, seeded, rng))
-        out["shadow"].append(shadow_pvalue(works, weights, seeded, rng))
+        out["shadow"].append(dataset_inference(works, "weighted", seeded).p)
     return out
 
 

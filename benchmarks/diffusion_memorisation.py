@@ -4,7 +4,8 @@ held-out works of the same artists, per clip (AUC) and per work (effect in SD), 
 denoising loss and on the reference-calibrated loss (the base as reference).
 
     python benchmarks/diffusion_memorisation.py [--results results] [--epochs 300]
-        [--n-mels 32 --frames 16] [--channels 8 16 32] [--member-works N]
+        [--schedule constant|cosine] [--n-mels 32 --frames 16] [--channels 8 16 32]
+        [--member-works N]
 
 Reads a study's corpus and splits (results/splits/<corpus>.csv) and params.yaml's
 embedded_diffusion settings, which the options override; trains in a temporary folder.
@@ -25,6 +26,7 @@ from audio_di.corpus.manifest import corpus_audio
 from audio_di.io import read_table
 from audio_di.mia import auc
 from audio_di.models import load_adapter, train_model
+from audio_di.models.embedded import SCHEDULES
 from audio_di.splits import evaluation_sets, trained_works, training_clips
 from audio_di.tables import CORPUS_MANIFEST, SPLITS
 
@@ -32,11 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 KIND = "embedded_diffusion"
 
 
-def train(manifest, clips, config, epochs, seed, out, base=None) -> float:
+def train(manifest, clips, config, epochs, seed, out, base=None, schedule="constant") -> float:
     meta = read_table(manifest, CORPUS_MANIFEST).set_index("clip_id").loc[clips["clip_id"]]
     audio = corpus_audio(manifest, clips["clip_id"], config["sample_rate"])
     started = time.perf_counter()
-    train_model(KIND, audio, meta.reset_index(), config, epochs, seed, out, base=base)
+    train_model(
+        KIND, audio, meta.reset_index(), config, epochs, seed, out, base=base, schedule=schedule
+    )
     return time.perf_counter() - started
 
 
@@ -47,6 +51,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="embedded")
     parser.add_argument("--base-epochs", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--schedule", choices=sorted(SCHEDULES), default="constant")
     parser.add_argument("--filler", type=int, default=1000)
     parser.add_argument("--member-works", type=int)
     parser.add_argument("--n-mels", type=int)
@@ -79,7 +84,7 @@ def main() -> None:
         filler = training_clips(splits, args.filler, seed, members=False)
         base_s = train(manifest, filler, config, args.base_epochs, seed, base)
         members = training_clips(splits, 0, seed)
-        tuned_s = train(manifest, members, config, args.epochs, seed, tuned, base=base)
+        tuned_s = train(manifest, members, config, args.epochs, seed, tuned, base, args.schedule)
         print(f"base: {len(filler)} clips x {args.base_epochs} passes in {base_s:.0f} s")
         print(f"fine-tune: {len(members)} clips x {args.epochs} passes in {tuned_s:.0f} s "
               f"({len(members) * args.epochs / tuned_s:.0f} samples/s)")  # fmt: skip

@@ -2,11 +2,14 @@
 seed, each in its own folder, and tabulates every model's claim from its metrics.json.
 
     python benchmarks/headline_seeds.py --seeds 0 1 2 [--work results/seeds] [--cores all]
+        [--overlay benchmarks/headline/shadow.yaml]
 
 The study seed changes the splits, the training and the features. A seed's folder holds
 params.yaml with that seed and the study's results; rerunning redoes only what changed, and
 `--table-only` tabulates what is there. The table goes to stdout and to
 benchmarks/headline/seeds.md, and each seed's metrics.json to benchmarks/headline/.
+`--overlay` merges a config file into params.yaml key by key (snakemake's --configfile);
+its runs go to <work>/<overlay>/ and its table to benchmarks/headline/seeds_<overlay>.md.
 """
 
 from __future__ import annotations
@@ -29,15 +32,18 @@ OUT = ROOT / "benchmarks/headline"
 CLAIM_WORDS = {True: "yes", False: "no", None: "n/a"}
 
 
-def run_seed(seed: int, work: Path, cores: str) -> Path:
-    """The default study with `seed`, in work/seed<N>; returns its metrics.json."""
+def run_seed(seed: int, work: Path, cores: str, overlay: Path | None = None) -> Path:
+    """The default study with `seed` (and `overlay`), in work/seed<N>; returns its
+    metrics.json."""
     folder = work / f"seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
     params = yaml.safe_load((ROOT / "params.yaml").read_text()) | {"seed": seed}
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     command = [
         sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-        "--directory", str(folder), "--cores", cores, "--quiet", "rules", "progress", "all",
+        "--directory", str(folder), "--cores", cores,
+        *(["--configfile", str(folder / "params.yaml"), str(overlay.resolve())] if overlay else []),
+        "--quiet", "rules", "progress", "--", "all",
     ]  # fmt: skip
     print(f"seed {seed}: {' '.join(command)}", file=sys.stderr, flush=True)
     subprocess.run(command, check=True)
@@ -78,15 +84,20 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "results/seeds")
     parser.add_argument("--cores", default="all")
     parser.add_argument("--table-only", action="store_true", help="run nothing, tabulate")
+    parser.add_argument("--overlay", type=Path, help="config merged into params.yaml")
     args = parser.parse_args()
+    if args.overlay and not args.overlay.is_file():
+        raise SystemExit(f"--overlay {args.overlay}: no such file")
+    work = args.work / args.overlay.stem if args.overlay else args.work
+    prefix = f"{args.overlay.stem}_" if args.overlay else ""
     rows = []
     for seed in args.seeds:
-        path = args.work / f"seed{seed}/results/metrics.json"
+        path = work / f"seed{seed}/results/metrics.json"
         if not args.table_only:
-            path = run_seed(seed, args.work.resolve(), args.cores)
+            path = run_seed(seed, work.resolve(), args.cores, args.overlay)
         if not path.exists():
             raise SystemExit(f"{path}: no metrics.json for seed {seed}; run without --table-only")
-        shutil.copyfile(path, OUT / f"seed{seed}_metrics.json")
+        shutil.copyfile(path, OUT / f"{prefix}seed{seed}_metrics.json")
         rows += claim_rows(seed, json.loads(path.read_text()))
     # Controls have their own criterion (detects_none); the others leave that cell blank.
     table = pd.DataFrame(rows).fillna("")
@@ -96,12 +107,11 @@ def main() -> None:
     )
     table = table.drop(columns="rank")
     text = table.to_markdown(index=False, floatfmt=".4g")
-    (OUT / "seeds.md").write_text(
-        "Claims per seed (python benchmarks/headline_seeds.py --seeds "
-        + " ".join(map(str, args.seeds))
-        + ")\n\n"
-        + text
-        + "\n"
+    command = " ".join(["--seeds", *map(str, args.seeds)])
+    if args.overlay:
+        command += f" --overlay {args.overlay}"
+    (OUT / f"seeds{'_' + args.overlay.stem if args.overlay else ''}.md").write_text(
+        f"Claims per seed (python benchmarks/headline_seeds.py {command})\n\n" + text + "\n"
     )
     print(text)
 

@@ -23,12 +23,14 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
+from snakemake.utils import update_config
 
 from audio_di.models import PRETRAINED, train_model
 from audio_di.testing import save_random_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "tests/config/smoke.yaml"
+SHADOW = ROOT / "benchmarks/headline/shadow.yaml"
 
 # Snakemake's Slurm executor plugin asks the Slurm controller for its MinJobAge when it is
 # imported, at every Snakemake start. Where Slurm's client is installed and no controller
@@ -160,6 +162,14 @@ def bad_files(folder: Path) -> dict[str, str]:
 def params() -> dict:
     """The default study (params.yaml)."""
     return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def shadow_params() -> dict:
+    """The default study with the shadow models and the weighted test of the development
+    overlay (benchmarks/headline/shadow.yaml), merged as --configfile merges it."""
+    config = params()
+    update_config(config, yaml.safe_load(SHADOW.read_text()))
+    return config
 
 
 def dry_run(config: dict, tmp_path: Path) -> tuple[int, str]:

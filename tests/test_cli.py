@@ -101,6 +101,24 @@ def test_audit_detects_a_memorised_suspect_set(audit_case, tmp_path, capsys):
     assert sorted(curves["n"].unique()) == [3, 6, 8]  # works a side: the grid, then all
 
 
+def test_shadow_weights_make_the_weighted_test_the_verdict(audit_case, tmp_path, capsys):
+    """With --weights, the weighted one-sided test comes first and gives the verdict; its
+    weights file is part of the provenance."""
+    weights = tmp_path / "weights.csv"
+    pd.DataFrame(
+        {"feature": ["nll__mean", "zlib__ratio"], "auc": [0.8, 0.4], "weight": [0.3, 0.0],
+         "works_trained": 50, "works_heldout": 50}
+    ).to_csv(weights, index=False)  # fmt: skip
+    out = tmp_path / "out"
+    assert audit(audit_case, "--out", str(out), "--weights", str(weights)) == 0
+    printed = capsys.readouterr().out
+    assert "The catalogue: detected in m by weighted, the verdict (" in printed
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["method"] == "weighted" and verdict["detected"]
+    assert verdict["weights"] == str(weights)
+    assert verdict["di_settings"]["methods"][:2] == ["weighted", "oriented"]
+
+
 def test_verdict_records_its_provenance_and_no_clips_are_kept(audit_case, tmp_path, capsys):
     out = tmp_path / "out"
     assert audit(audit_case, "--out", str(out)) == 0
@@ -348,6 +366,10 @@ def test_bad_input_exits_2_naming_the_problem(audit_case, tmp_path, capsys):
          "nope: no such folder or manifest CSV (validation set)"),
         (["--model", f"embedded_ar:{audit_case / 'm'}", "--attacks", no_work],
          "no_work.csv: no features.attacks to read"),
+        (["--model", f"embedded_ar:{audit_case / 'm'}", "--methods", "weighted"],
+         "--methods weighted: the weighted test needs --weights"),
+        (["--model", f"embedded_ar:{audit_case / 'm'}", "--weights", no_work],
+         "no_work.csv: not a shadow weights table, it lacks ['feature'"),
     ]  # fmt: skip
     for args, message in cases:
         assert main(base + args) == 2, message

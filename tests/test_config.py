@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, dry_run, params
+from conftest import ROOT, dry_run, params, shadow_params
 
 from audio_di.config import PINNED_MATH, check_study, pin_math
 
@@ -81,6 +81,49 @@ def test_wrong_type_stops_the_run_naming_it(tmp_path):
 )
 def test_cross_references_are_checked(edit, message):
     config = params()
+    edit(config)
+    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+        check_study(config)
+
+
+def test_the_shadow_overlay_parses(tmp_path):
+    code, log = dry_run(shadow_params(), tmp_path)
+    assert code == 0, log[-3000:]
+    assert "shadow_weights" in log
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda c: c["corpora"]["embedded"]["shadow_artists"].append("bach"),
+            "are both evaluated and shadow artists",
+        ),
+        (
+            lambda c: c["models"]["ar_overfit"].update(shadow="diffusion_shadow"),
+            "models.ar_overfit.shadow: 'diffusion_shadow' is a embedded_diffusion",
+        ),
+        (
+            lambda c: c["models"]["ar_overfit"].update(shadow="ar_at_scale"),
+            "models.ar_overfit.shadow: 'ar_at_scale' must name another model trained here with "
+            "no shadow itself",
+        ),
+        (
+            lambda c: (
+                c["corpora"]["embedded"].pop("shadow_artists"),
+                c["corpora"]["embedded"]["artist_works"].pop("essen_erk"),
+            ),
+            "models.diffusion_overfit.shadow: 'diffusion_shadow' trains on "
+            "corpora.embedded.shadow_artists, which names none",
+        ),
+        (
+            lambda c: c["models"]["ar_overfit"].pop("shadow"),
+            "di.methods: the weighted test takes its weights from a shadow model, and models",
+        ),
+    ],
+)
+def test_shadow_cross_references_are_checked(edit, message):
+    config = shadow_params()
     edit(config)
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         check_study(config)

@@ -22,6 +22,7 @@ from audio_di.di.designs import (
 from audio_di.di.engine import (
     METHODS,
     ONE_SIDED,
+    WEIGHTED,
     DISettings,
     Works,
     dataset_inference,
@@ -29,10 +30,12 @@ from audio_di.di.engine import (
     features_of,
     fold_assignments,
     label_bank,
+    one_sided,
     oriented_pvalues,
     permutation_pvalues,
     procedure,
     score_map,
+    weighted_pvalues,
     works_of,
 )
 from audio_di.di.verdict import adjust
@@ -43,7 +46,12 @@ from audio_di.tables import FEATURES, MEMBER_SIGNS
 FAST = DISettings(
     permutations=999, fold_draws=10, curve_permutations=199, null_permutations=199, resamples=40
 )
-TWO_SIDED = [m for m in METHODS if m != ONE_SIDED]
+TWO_SIDED = [m for m in METHODS if not one_sided(m)]
+
+
+def weighed(works: Works) -> Works:
+    """The works with every feature weighing 1, so that the weighted test runs too."""
+    return replace(works, weights=np.ones(works.x.shape[1]))
 
 
 @pytest.mark.parametrize("method", TWO_SIDED)
@@ -82,24 +90,52 @@ def test_oriented_p_value_is_fishers_combination_of_per_feature_permutation_test
     assert oriented_pvalues(z[None], 4, bank)[0] == pytest.approx(expected)
 
 
-def test_only_the_oriented_test_ignores_suspect_works_that_look_less_trained_on():
-    """Suspect works shifted the wrong way: the two-sided tests reject, the one-sided does
-    not; shifted the right way, all three do."""
+def test_only_the_one_sided_tests_ignore_suspect_works_that_look_less_trained_on():
+    """Suspect works shifted the wrong way: the two-sided tests reject, the one-sided ones do
+    not; shifted the right way, all of them do."""
     for auc, one_sided_rejects in ((0.25, False), (0.75, True)):
         rng = np.random.default_rng(11)
         works = collection(Scenario(30, 30, 5, 0.3, clip_auc=auc, signal_features=2), rng)
-        p = {method: dataset_inference(works, method, FAST).p for method in METHODS}
-        assert (p[ONE_SIDED] < 0.05) == one_sided_rejects, p
+        p = {method: dataset_inference(weighed(works), method, FAST).p for method in METHODS}
+        assert all((p[m] < 0.05) == one_sided_rejects for m in METHODS if one_sided(m)), p
         assert all(p[m] < 0.05 for m in TWO_SIDED), p
+
+
+def test_weighted_p_value_counts_relabellings_whose_weighted_score_reaches_the_truth():
+    """Against a hand computation: each work's score is sum_j w_j z_j, the statistic the
+    suspect works' summed score, p = (1 + relabellings reaching it) / (B + 1)."""
+    rng = np.random.default_rng(12)
+    z, w = rng.normal(size=(9, 3)), np.array([0.5, 0.0, 0.2])
+    bank = label_bank(4, 9, 50, rng)
+    score = z @ w
+    expected = (1 + (bank @ score >= score[:4].sum() - 1e-12).sum()) / 51
+    assert weighted_pvalues(score[None], 4, bank)[0] == pytest.approx(expected)
+
+
+def test_the_weighted_test_follows_its_weights_and_needs_them():
+    """Weight on the signal feature: detected; weight on noise alone: not; all weight 0: p
+    is 1 (every relabelling ties). Without weights, it says what it needs."""
+    rng = np.random.default_rng(13)
+    works = collection(Scenario(30, 30, 4, 0.3, clip_auc=0.75, signal_features=1), rng)
+    p = {
+        name: dataset_inference(replace(works, weights=np.array(w, float)), WEIGHTED, FAST).p
+        for name, w in (("signal", [1, 0, 0, 0]), ("noise", [0, 1, 1, 1]), ("none", [0] * 4))
+    }
+    assert p["signal"] < 0.01 < 0.05 < p["noise"] and p["none"] == 1.0
+    with pytest.raises(ValueError, match="weighted test needs feature weights"):
+        dataset_inference(works, WEIGHTED, FAST)
+    with pytest.raises(ValueError, match="non-negative"):
+        works_of(np.ones((2, 2)), np.ones((2, 2)), [0, 1], [0, 1], weights=[1.0, -1.0])
 
 
 def test_calibration_benchmark_on_a_few_null_collections():
     """benchmarks/di_calibration.py checks on thousands of independent null collections of
     varied shape that each procedure rejects at most alpha of them; here its code runs on
-    four per procedure."""
+    four per procedure, the weighted test with weights from each one's shadow."""
     scenarios = null_scenarios(4, np.random.default_rng(1))
+    shadows = [di_calibration.null_shadow(s, 30) for s in scenarios]
     for method in METHODS:
-        p = di_calibration.pvalues((scenarios, method, FAST, 0))
+        p = di_calibration.pvalues((scenarios, shadows, method, FAST, 0))
         assert p.shape == (4,) and ((p >= 1 / 1000) & (p <= 1)).all()
         assert len(set(p)) > 1
     assert di_calibration.bound(300, 0.05) == pytest.approx((8 / 300, 23 / 300))
@@ -107,7 +143,7 @@ def test_calibration_benchmark_on_a_few_null_collections():
 
 def test_a_clear_member_effect_is_detected_at_the_smallest_p():
     rng = np.random.default_rng(2)
-    works = collection(Scenario(30, 30, 5, 0.3, clip_auc=0.8, signal_features=2), rng)
+    works = weighed(collection(Scenario(30, 30, 5, 0.3, clip_auc=0.8, signal_features=2), rng))
     for method in METHODS:
         result = dataset_inference(works, method, FAST)
         assert result.p == pytest.approx(1 / 1000) and result.permutations == 999
@@ -169,7 +205,7 @@ def test_sequential_stopping_stops_null_rows_early_and_stays_valid():
 @pytest.mark.parametrize("method", METHODS)
 def test_power_rises_with_works(method):
     rng = np.random.default_rng(6)
-    works = collection(Scenario(60, 60, 3, 0.3, clip_auc=0.7, signal_features=1), rng)
+    works = weighed(collection(Scenario(60, 60, 3, 0.3, clip_auc=0.7, signal_features=1), rng))
     curve = pvalue_vs_n(works, method, replace(FAST, n_grid=(5, 20)))
     assert list(curve["n"]) == [5, 20, 60]
     assert curve["detect_rate"].is_monotonic_increasing
@@ -292,11 +328,11 @@ def test_the_candidates_benchmark_runs_every_candidate_on_a_features_file(tmp_pa
     frame.insert(0, "clip_id", [f"a__w{i // 2}__{i % 2:03d}" for i in range(40)])
     frame.attrs[MEMBER_SIGNS] = dict.fromkeys(names, -1)
     write_table(frame, tmp_path / "f.parquet", FEATURES)
-    correlation, found = di_candidates.real_correlation(str(tmp_path / "f.parquet"))
+    correlation, found = di_calibration.real_correlation(str(tmp_path / "f.parquet"))
     assert found == names and np.allclose(np.diag(correlation), 1)
-    alone = di_candidates.shaped(names, correlation, 8, 0.6, ["pia"], [])
+    alone = di_calibration.shaped(names, correlation, 8, 0.6, ["pia"], [])
     assert alone.clip_aucs[0] == pytest.approx(0.6)
-    scenario = di_candidates.shaped(names, correlation, 8, 0.6, ["pia"], ["secmi"])
+    scenario = di_calibration.shaped(names, correlation, 8, 0.6, ["pia"], ["secmi"])
     assert scenario.clip_aucs[2] < 0.5
     p = di_candidates.pvalues((scenario, replace(scenario, works_s=30), 2, 0, FAST))
     assert set(p) == set(di_candidates.CANDIDATES)

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from audio_di.models import load_adapter, train_model
 from audio_di.models.base import DiffusionAdapter
+from audio_di.models.embedded import SCHEDULES
 from audio_di.models.frontend import SILENCE, FrameCodebook
 
 
@@ -177,6 +178,22 @@ def test_clear_errors(trained_tiny, tmp_path):
     (tmp_path / "model" / "config.json").unlink()
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_adapter({"kind": "embedded_ar", "source": str(tmp_path / "model")})
+
+
+def test_a_cosine_schedule_decays_the_rate_to_zero_and_an_unknown_one_is_named(tmp_path):
+    """The schedule changes what is learnt; its last step is nearly still."""
+    assert SCHEDULES["cosine"](0.0) == 1.0 and SCHEDULES["cosine"](1.0) == pytest.approx(0.0)
+    assert SCHEDULES["constant"](0.7) == 1.0
+    audio, meta = clips(12, seed=1)
+    config = TINY["embedded_ar"]
+    for schedule in ("constant", "cosine"):
+        train_model(
+            "embedded_ar", audio, meta, config, 2, 0, tmp_path / schedule, schedule=schedule
+        )
+    a, b = (load_file(tmp_path / s / "model.safetensors") for s in ("constant", "cosine"))
+    assert not all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'step'"):
+        train_model("embedded_ar", audio, meta, config, 1, 0, tmp_path / "x", schedule="step")
 
 
 @pytest.mark.parametrize("kind", KINDS)

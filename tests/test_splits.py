@@ -5,6 +5,7 @@ from audio_di.splits import (
     LeakageError,
     check_leakage,
     make_splits,
+    model_view,
     trained_works,
     training_clips,
 )
@@ -103,3 +104,20 @@ def test_trained_works_keeps_a_nested_subset_of_member_train_works():
     assert set(kept["clip_id"]) <= set(two["clip_id"])
     assert set(splits.loc[splits["filler"], "clip_id"]) <= set(two["clip_id"])
     assert set(training_clips(two, 0, seed=0)["work_id"]) == set(two[offered]["work_id"])
+
+
+def test_a_shadow_model_sees_only_the_shadow_artists_and_filler_and_a_target_never_them():
+    manifest = fake_manifest(artists=("a", "b", "s"), filler=("f",))
+    splits = make_splits(manifest, ["a"], 0.5, seed=0, filler_artists=["f"])
+    target = model_view(splits, ["s"], shadow=False)
+    assert set(target["artist"]) == {"a", "b", "f"}
+    shadow = model_view(splits, ["s"], shadow=True)
+    assert set(shadow["artist"]) == {"s", "f"}
+    assert (shadow["artist_status"] == "member").all()
+    # The shadow trains on the shadow artist's train works and the filler it is given.
+    clips = training_clips(shadow, filler_clips=3, seed=0)
+    own = splits[(splits["artist"] == "s") & (splits["role"] == "train")]
+    assert set(own["clip_id"]) <= set(clips["clip_id"])
+    assert set(clips["artist"]) == {"s", "f"}
+    with pytest.raises(ValueError, match=r"no clip of the shadow artists \['x'\]"):
+        model_view(splits, ["x"], shadow=True)

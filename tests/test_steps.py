@@ -12,6 +12,7 @@ from audio_di.audio import write_flac
 from audio_di.blind import audio_statistics
 from audio_di.corpus.manifest import corpus_audio
 from audio_di.di.engine import DISettings
+from audio_di.di.weights import feature_weights, shadow_weights
 from audio_di.io import read_table, write_table
 from audio_di.models import train_model
 from audio_di.shards import merge_shards
@@ -40,6 +41,8 @@ from audio_di.tables import (
     FEATURES,
     HEADLINE,
     MEMBER_SIGNS,
+    SHADOW_WEIGHTS,
+    SPLITS,
 )
 
 ATTACKS = {"autoregressive": {"nll": {}, "zlib": {}, "reference": {}}}
@@ -339,6 +342,51 @@ def test_a_one_sided_negative_where_the_two_sided_test_rejects_is_inconclusive()
     assert row.method == "oriented" and row.verdict == "inconclusive"
     assert row.p_value > 0.05 and row.p_two_sided < 0.05
     assert "not in the direction training would push them" in row.reason
+
+
+def test_the_weighted_verdict_without_any_weight_is_inconclusive_not_negative():
+    """A shadow that weighs none of the model's features leaves the weighted test blind: its
+    verdict says so, while the oriented test on the same works still runs."""
+    rng = np.random.default_rng(14)
+    works = collection(Scenario(30, 30, 4, 0.3, clip_auc=0.8, signal_features=2), rng, np.zeros(4))
+    audio = collection(Scenario(30, 30, 3, 0.3), rng)
+    found = [Collection("a", "member", works, audio, (60, 60), 0)]
+    settings = DISettings(permutations=499, fold_draws=10, methods=("weighted", "oriented"))
+    weighted, oriented = family_verdicts("m", found, settings)
+    assert weighted.verdict == "inconclusive" and weighted.p_value == 1.0
+    assert "the shadow model separates its trained works by none" in weighted.reason
+    assert oriented.verdict == "detected"
+
+
+def test_shadow_weights_orient_each_feature_and_never_go_negative():
+    """Per feature, the AUC of the shadow's trained works against its held-out ones, oriented
+    by the member sign: the loss (lower for members) weighs, a reversed feature weighs 0."""
+    rng = np.random.default_rng(15)
+    rows = []
+    for w in range(40):
+        trained = w < 20
+        for k in range(2):
+            loss = rng.normal() - (1.0 if trained else 0.0)  # lower: member
+            rows.append((f"s__w{w}__{k:03d}", "s", f"s/w{w}", "member",
+                         "train" if trained else "heldout", False, loss, -loss))  # fmt: skip
+    frame = pd.DataFrame(rows, columns=[*SPLITS.columns, "loss", "reversed"])
+    features = frame[["clip_id", "loss", "reversed"]].copy()
+    features.attrs[MEMBER_SIGNS] = {"loss": -1, "reversed": -1}
+    table = shadow_weights("shadow", features, frame[list(SPLITS.columns)])
+    assert list(table.columns) == list(SHADOW_WEIGHTS.columns)
+    weights = table.set_index("feature")
+    assert weights.loc["loss", "auc"] > 0.8 and weights.loc["loss", "weight"] > 0.3
+    assert weights.loc["reversed", "auc"] < 0.2 and weights.loc["reversed", "weight"] == 0.0
+    assert (weights["works_trained"] == 20).all() and (weights["works_heldout"] == 20).all()
+    assert list(feature_weights(table, ["other", "loss"], "m")) == [
+        0.0,
+        weights.loc["loss", "weight"],
+    ]
+    with pytest.raises(ValueError, match="trained and held-out works"):
+        shadow_weights("shadow", features, frame[list(SPLITS.columns)].assign(role="train"))
+    del features.attrs[MEMBER_SIGNS]
+    with pytest.raises(ValueError, match="shadow model shadow: features"):
+        shadow_weights("shadow", features, frame[list(SPLITS.columns)])
 
 
 def test_the_collection_auc_rests_on_resamples_of_every_nonmember_artist():

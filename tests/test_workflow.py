@@ -81,7 +81,18 @@ def test_outputs_hold_what_the_study_asked_for(smoke_study):
     assert set(trained["clip_id"]) == set(offered["clip_id"])
     verdicts = pd.read_csv(smoke_study / "results/di/verdicts.csv")
     assert set(verdicts["verdict"]) <= {"detected", "not detected", "inconclusive"}
-    assert len(verdicts) == 4 * 3 * 2  # models x evaluated artists (no filler) x methods
+    # Analysed models (not the shadows) x evaluated artists (no filler, no shadow artist) x
+    # methods.
+    assert len(verdicts) == 4 * 3 * 3
+    assert set(verdicts["model"]) == {"diffusion_tiny", "diffusion_ref", "ar_tiny", "ar_ref"}
+    assert "essen_erk" not in set(verdicts["artist"])
+    # Each shadow trained on the shadow artist's train works (and filler), and weighs the
+    # features of its family.
+    for shadow in ("diffusion_shadow", "ar_shadow"):
+        trained = pd.read_csv(smoke_study / f"results/models/{shadow}/train_clips.csv")
+        assert set(trained["artist"]) - {"essen_han"} == {"essen_erk"}
+        weights = pd.read_csv(smoke_study / f"results/di/weights/{shadow}.csv")
+        assert (weights["weight"] >= 0).all() and (weights["works_heldout"] == 4).all()
     tiny = verdicts[verdicts["model"] == "diffusion_tiny"]
     assert set(tiny.loc[tiny["artist_status"] == "member", "works_suspect"]) == {2}
     # 2 trained works a side cannot resolve a family of 3 at alpha 0.05: inconclusive, and
@@ -92,7 +103,7 @@ def test_outputs_hold_what_the_study_asked_for(smoke_study):
     assert verdicts.loc[~untested, "p_value"].between(0, 1).all()
     assert (verdicts.loc[untested, "model"] == "diffusion_tiny").all()
     calibration = pd.read_csv(smoke_study / "results/di/calibration.csv")
-    assert (calibration["null_trials"] >= 30).all() and len(calibration) == 4 * 2
+    assert (calibration["null_trials"] >= 30).all() and len(calibration) == 4 * 3
     collection = pd.read_csv(smoke_study / "results/di/collection_auc.csv")
     assert collection["auc"].between(0, 1).all() and set(collection["n"]) <= {2, 4}
     for figure in ("roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination", "headline"):

@@ -146,6 +146,7 @@ def audit_catalogue(
     attacks: dict[str, dict] | None = None,
     keep_clips: bool = False,
     artist: str | None = None,
+    weights: pd.DataFrame | None = None,
 ) -> Audit:
     """DI of one model against one catalogue: suspect and validation are each a folder of
     audio (each file one work of `artist`, by default "catalogue", under which a model
@@ -161,7 +162,8 @@ def audit_catalogue(
     in out_dir and reused by a rerun on the same model, attacks and clips, the blind
     statistics and `model_dataset_inference` under the model's `name`. The draws are seeded
     by the works and `settings.seed`, so that a study of the same catalogue with the same settings
-    gives the same p-values under any name."""
+    gives the same p-values under any name. `weights` (tables.SHADOW_WEIGHTS, a shadow
+    model's) are the weighted test's."""
     # Imported here, not above: the command line takes its defaults from this module's
     # settings, and `audio-di --help` should not wait seconds for torch and diffusers.
     from audio_di.attacks.registry import STUDY_ATTACKS
@@ -224,7 +226,7 @@ def audit_catalogue(
             write_json(json.loads(json.dumps(key)), out_dir / FEATURES_KEY)
         stats = corpus_statistics(clips_dir / "manifest.csv", splits, clipping.sample_rate)
     tables = model_dataset_inference(
-        name, features, splits, stats, settings, known_nonmembers=False
+        name, features, splits, stats, settings, known_nonmembers=False, weights=weights
     )
     return Audit(tables, manifest, rejected, model, chosen, note)
 

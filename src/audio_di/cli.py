@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
         help="precision of a published checkpoint's weights (embedded models are float32)",
     )
     audit.add_argument(
+        "--weights",
+        metavar="CSV",
+        help="feature weights from a shadow model of the same family (a study's "
+        "results/di/weights/<shadow>.csv, or your own shadow's): the weighted one-sided test "
+        "then runs first and gives the verdict (default: none, and the verdict is the first "
+        "of --methods)",
+    )
+    audit.add_argument(
         "--attacks",
         metavar="STUDY_YAML",
         help="take the attack settings from a study config's features.attacks "
@@ -147,6 +155,26 @@ def _parser() -> argparse.ArgumentParser:
                 help=where,
             )
     return parser
+
+
+def audit_weights(path: str | None, settings):
+    """The shadow weights of --weights (or None) and the settings they allow: with weights,
+    the weighted test first; without, the others, the first of which gives the verdict. The
+    weighted test alone without weights is an error that names the flag."""
+    from audio_di.di.engine import WEIGHTED
+    from audio_di.io import read_table
+    from audio_di.tables import SHADOW_WEIGHTS
+
+    if path is not None:
+        others = tuple(m for m in settings.methods if m != WEIGHTED)
+        return read_table(path, SHADOW_WEIGHTS), replace(settings, methods=(WEIGHTED, *others))
+    kept = tuple(m for m in settings.methods if m != WEIGHTED)
+    if not kept:
+        raise ValueError(
+            "--methods weighted: the weighted test needs --weights, a shadow model's weights "
+            "table (results/di/weights/<shadow>.csv of a study)"
+        )
+    return None, replace(settings, methods=kept)
 
 
 def model_spec(text: str, revision: str | None, dtype: str | None) -> dict:
@@ -220,6 +248,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
         },
         contamination=(),
     )
+    weights, settings = audit_weights(args.weights, settings)
     clipping = Clipping(args.clip_seconds, args.sample_rate, args.max_clips_per_file)
     audit = audit_catalogue(
         spec,
@@ -233,6 +262,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
         attacks=study_attacks(args.attacks),
         keep_clips=args.keep_clips,
         artist=args.artist,
+        weights=weights,
     )
     verdicts = audit.tables["verdicts"].drop(columns="artist_status")
     # The audit's null: the same procedure on halves of the validation works, where nothing
@@ -272,6 +302,7 @@ def run_audit(args: argparse.Namespace, out: Path, argv: list[str]) -> None:
             "command": ["audio-di", *argv],
             "model": {**audit.model, "name": name},
             "attacks": audit.attacks,
+            "weights": args.weights and str(args.weights),
             "features": audit.features,
             "clipping": asdict(clipping),
             # di_settings.permutations is B, the relabellings behind each p-value.

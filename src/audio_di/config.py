@@ -60,14 +60,21 @@ def check_study(config: dict) -> None:
     for name, corpus in corpora.items():
         if name not in config["splits"]:
             raise ValueError(f"corpora.{name}: no splits.{name} entry says who is a member")
-        stray = sorted(set(corpus.get("artist_works", {})) - set(corpus.get("artists", [])))
+        evaluated, shadow = set(corpus.get("artists", [])), set(corpus.get("shadow_artists", []))
+        stray = sorted(set(corpus.get("artist_works", {})) - evaluated - shadow)
         if stray:
             raise ValueError(
-                f"corpora.{name}.artist_works: {stray} are not in corpora.{name}.artists"
+                f"corpora.{name}.artist_works: {stray} are not in corpora.{name}.artists "
+                "or shadow_artists"
             )
-        both = sorted(set(corpus.get("artists", [])) & set(corpus.get("filler_artists", [])))
-        if both:
-            raise ValueError(f"corpora.{name}: {both} are both evaluated and filler artists")
+        for roles, (one, other) in {
+            "evaluated and filler": (evaluated, corpus.get("filler_artists", [])),
+            "evaluated and shadow": (evaluated, shadow),
+            "shadow and filler": (shadow, corpus.get("filler_artists", [])),
+        }.items():
+            both = sorted(set(one) & set(other))
+            if both:
+                raise ValueError(f"corpora.{name}: {both} are both {roles} artists")
     for name, model in config["models"].items():
         if model["corpus"] not in corpora:
             raise ValueError(f"models.{name}.corpus: unknown corpus {model['corpus']!r}")
@@ -79,6 +86,8 @@ def check_study(config: dict) -> None:
                 )
         if "reference" in model:
             _check_pair(config, name, "reference", ("reference",), "that has no reference itself")
+        if "shadow" in model:
+            _check_shadow(config, name)
         if "source" in model:
             if "regime" in model:
                 raise ValueError(
@@ -109,6 +118,34 @@ def check_study(config: dict) -> None:
         if model["kind"] not in regime["epochs"]:
             raise ValueError(
                 f"regimes.{model['regime']}.epochs: no entry for {model['kind']} (model {name})"
+            )
+    _check_weighted(config)
+
+
+def _check_shadow(config: dict, name: str) -> None:
+    """models.<name>.shadow names a model trained here, on a corpus with shadow artists."""
+    _check_pair(config, name, "shadow", ("shadow", "source"), "trained here with no shadow itself")
+    shadow = config["models"][name]["shadow"]
+    corpus = config["models"][shadow]["corpus"]
+    if not config["corpora"][corpus].get("shadow_artists"):
+        raise ValueError(
+            f"models.{name}.shadow: {shadow!r} trains on corpora.{corpus}.shadow_artists, "
+            "which names none"
+        )
+
+
+def _check_weighted(config: dict) -> None:
+    """The weighted test needs every analysed model to name a shadow."""
+    models = config["models"]
+    shadows = {model["shadow"] for model in models.values() if "shadow" in model}
+    if "weighted" in config["di"]["methods"]:
+        lacking = sorted(
+            name for name, m in models.items() if name not in shadows and "shadow" not in m
+        )
+        if lacking:
+            raise ValueError(
+                f"di.methods: the weighted test takes its weights from a shadow model, and "
+                f"models {lacking} name no `shadow`; give them one, or drop weighted"
             )
 
 

@@ -144,6 +144,22 @@ def evaluation_sets(splits: pd.DataFrame) -> pd.DataFrame:
     return evaluated
 
 
+def model_view(splits: pd.DataFrame, shadow_artists: list[str], shadow: bool) -> pd.DataFrame:
+    """The corpus splits as a target model (`shadow` false) or a shadow model sees them.
+
+    Shadow artists are works the auditor owns, there to train shadow models (di.weights): a
+    target model neither trains on them nor is evaluated on them. A shadow model trains on
+    their train works, as its members, and on filler, and is evaluated on them alone."""
+    own = splits["artist"].isin(shadow_artists)
+    if not shadow:
+        return splits[~own].reset_index(drop=True)
+    if not own.any():
+        raise ValueError(f"splits: no clip of the shadow artists {list(shadow_artists)}")
+    view = splits[own | splits["filler"].astype(bool)].copy()
+    view.loc[own, "artist_status"] = "member"
+    return view.reset_index(drop=True)
+
+
 def trained_works(splits: pd.DataFrame, member_works: int | None, seed: int) -> pd.DataFrame:
     """The splits as a model trained on `member_works` of each member artist's train works
     sees them: the member artists' other train works are dropped, since they were neither

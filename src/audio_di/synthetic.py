@@ -13,6 +13,7 @@ import numpy as np
 from scipy import stats
 
 from audio_di.di.engine import Works, works_of
+from audio_di.di.weights import separation
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,11 @@ def shifts(scenario: Scenario) -> np.ndarray:
     return np.sqrt(2) * stats.norm.ppf(np.asarray(aucs, float))
 
 
-def collection(scenario: Scenario, rng: np.random.Generator) -> Works:
-    """Draw one collection: each work gets 2-6 clips (uniform), features of unit variance."""
+def collection(
+    scenario: Scenario, rng: np.random.Generator, weights: np.ndarray | None = None
+) -> Works:
+    """Draw one collection: each work gets 2-6 clips (uniform), features of unit variance;
+    `weights` are the weighted test's (shadow_weights)."""
     mix = None if scenario.correlation is None else np.linalg.cholesky(scenario.correlation).T
     sides = []
     for n_works, member in ((scenario.works_s, True), (scenario.works_v, False)):
@@ -71,7 +75,14 @@ def collection(scenario: Scenario, rng: np.random.Generator) -> Works:
             x[rng.random(x.shape) < 0.05] = np.nan
         sides.append((x, works))
     (xs, ws), (xv, wv) = sides
-    return works_of(xs, xv, ws, wv)
+    return works_of(xs, xv, ws, wv, weights=weights)
+
+
+def shadow_weights(shadow: Scenario, rng: np.random.Generator) -> np.ndarray:
+    """The weights a shadow model of shape `shadow` gives (di.weights.separation): an
+    independent collection whose suspect works are the shadow's trained ones."""
+    works = collection(shadow, rng)
+    return separation(works.x[: works.suspect_works], works.x[works.suspect_works :])[1]
 
 
 def null_scenarios(count: int, rng: np.random.Generator) -> list[Scenario]:

@@ -216,6 +216,13 @@ COLLECTION_AUC = Table(
     ("model", "method", "n", "auc", "auc_lo", "auc_hi", "member_collections",
      "nonmember_collections"),
 )  # fmt: skip
+SHADOW_WEIGHTS = Table(
+    "shadow weights",
+    ("results/di/weights/<shadow model>.csv",),
+    "feature of the shadow model (auc: its oriented work means, trained against held-out "
+    "shadow works; weight: max(0, auc - 0.5))",
+    ("feature", "auc", "weight", "works_trained", "works_heldout"),
+)
 NULL_PVALUES = Table(
     "null p-values",
     ("results/di/null_pvalues.csv", "results/di/models/<model>/null_pvalues.csv"),
@@ -341,6 +348,7 @@ TABLES = (
     ARTIST_AUC,
     VERDICTS,
     PVALUE_VS_N,
+    SHADOW_WEIGHTS,
     NULL_PVALUES,
     CALIBRATION,
     CONTAMINATION,

@@ -15,6 +15,10 @@ pin_math()
 STUDY_ENV = "../../envs/audio-di.yaml"
 CORPORA = config["corpora"]
 MODELS = config["models"]
+# Shadow models (a model's `shadow`) give the weighted test its weights; they are trained
+# and scored, but not analysed: the study's tables and figures cover the others.
+SHADOWS = sorted({spec["shadow"] for spec in MODELS.values() if "shadow" in spec})
+ANALYSED = sorted(set(MODELS) - set(SHADOWS))
 # Feature jobs per model (the schema's default is 1).
 FEATURE_SHARDS = config["features"]["shards"]
 
@@ -48,16 +52,21 @@ def corpora_of_kind(kind):
 
 
 def corpus_artists(corpus):
-    """Every artist rendered for a corpus: evaluated ones first, then filler."""
+    """Every artist rendered for a corpus: evaluated ones first, then the shadow models'
+    (the auditor's own works), then filler."""
     spec = CORPORA[corpus]
-    return spec["artists"] + spec.get("filler_artists", [])
+    return spec["artists"] + shadow_artists(corpus) + spec.get("filler_artists", [])
+
+
+def shadow_artists(corpus):
+    return CORPORA[corpus].get("shadow_artists", [])
 
 
 def works_for(corpus, artist):
     """Works to render for an artist: its own entry in artist_works, else the corpus's
-    number for evaluated or for filler artists."""
+    number for evaluated and shadow artists, or for filler artists."""
     spec = CORPORA[corpus]
-    if artist in spec["artists"]:
+    if artist in spec["artists"] + shadow_artists(corpus):
         return spec.get("artist_works", {}).get(artist, spec["works_per_artist"])
     return spec["filler_works_per_artist"]
 
@@ -78,6 +87,7 @@ def training_regime(model):
         "filler_clips": regime["filler_clips"],
         "members": regime.get("members", True),
         "epochs": regime["epochs"][MODELS[model]["kind"]],
+        "schedule": regime.get("schedule", "constant"),
     }
 
 
@@ -89,6 +99,12 @@ def member_works(model):
 
 def model_splits(wildcards):
     return f"results/splits/models/{wildcards.model}.csv"
+
+
+def shadow_weights(model):
+    """The weights table of the model's shadow, which its weighted test reads, if any."""
+    shadow = MODELS[model].get("shadow")
+    return [f"results/di/weights/{shadow}.csv"] if shadow else []
 
 
 def base_folder(model):

@@ -16,11 +16,31 @@ rule audio_statistics:
         "../scripts/audio_statistics.py"
 
 
+# What each feature of a shadow model tells trained from held-out works (di.weights): the
+# weighted test of every model that names the shadow reads these weights.
+rule shadow_weights:
+    input:
+        features="results/features/{model}.parquet",
+        splits=model_splits,
+    output:
+        "results/di/weights/{model}.csv",
+    wildcard_constraints:
+        model="|".join(SHADOWS) or "(?!)",
+    localrule: True
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/shadow_weights/{model}.log",
+    script:
+        "../scripts/shadow_weights.py"
+
+
 rule di_model:
     input:
         features="results/features/{model}.parquet",
         splits=model_splits,
         stats=lambda wc: f"results/blind/{model_corpus(wc)}_stats.parquet",
+        weights=lambda wc: shadow_weights(wc.model),
     output:
         verdicts="results/di/models/{model}/verdicts.csv",
         curves="results/di/models/{model}/pvalue_vs_n.csv",
@@ -42,14 +62,14 @@ rule di_model:
 
 rule di_collect:
     input:
-        verdicts=expand("results/di/models/{model}/verdicts.csv", model=sorted(MODELS)),
-        curves=expand("results/di/models/{model}/pvalue_vs_n.csv", model=sorted(MODELS)),
-        null=expand("results/di/models/{model}/null_pvalues.csv", model=sorted(MODELS)),
+        verdicts=expand("results/di/models/{model}/verdicts.csv", model=ANALYSED),
+        curves=expand("results/di/models/{model}/pvalue_vs_n.csv", model=ANALYSED),
+        null=expand("results/di/models/{model}/null_pvalues.csv", model=ANALYSED),
         contamination=expand(
-            "results/di/models/{model}/contamination.csv", model=sorted(MODELS)
+            "results/di/models/{model}/contamination.csv", model=ANALYSED
         ),
         collection_auc=expand(
-            "results/di/models/{model}/collection_auc.csv", model=sorted(MODELS)
+            "results/di/models/{model}/collection_auc.csv", model=ANALYSED
         ),
     output:
         verdicts=report(

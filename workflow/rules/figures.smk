@@ -61,7 +61,7 @@ rule headline_metrics:
     output:
         "results/metrics.json",
     params:
-        references={model: spec.get("reference") for model, spec in MODELS.items()},
+        references={model: MODELS[model].get("reference") for model in ANALYSED},
         controls=reference_models(),
         methods=config["di"]["methods"],
     localrule: True

@@ -1,13 +1,13 @@
 rule mia:
     input:
-        features=expand("results/features/{model}.parquet", model=sorted(MODELS)),
-        splits=expand("results/splits/models/{model}.csv", model=sorted(MODELS)),
+        features=expand("results/features/{model}.parquet", model=ANALYSED),
+        splits=expand("results/splits/models/{model}.csv", model=ANALYSED),
     output:
         metrics="results/mia/metrics.csv",
         roc="results/mia/roc.csv",
         artists="results/mia/artists.csv",
     params:
-        models=sorted(MODELS),
+        models=ANALYSED,
         bootstrap=config["mia"]["bootstrap"],
         seed=config["seed"],
     conda:

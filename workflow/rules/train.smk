@@ -12,6 +12,9 @@ rule train:
         kind=lambda wc: MODELS[wc.model]["kind"],
         architecture=lambda wc: canonical(config["embedded"][MODELS[wc.model]["kind"]]),
         regime=lambda wc: training_regime(wc.model),
+        # Every artist of the corpus is a label, the shadow artists' too: a shadow model is
+        # fine-tuned from the same base as the targets, and must find its artists there.
+        artists=lambda wc: sorted(corpus_artists(model_corpus(wc))),
         sample_rate=lambda wc: CORPORA[model_corpus(wc)]["sample_rate"],
         device=lambda wc: model_device(wc.model),
         base=lambda wc: base_folder(wc.model),

@@ -17,6 +17,7 @@ with log_to(snakemake.log[0], f"train {snakemake.wildcards.model}") as job:
         read_table(snakemake.input.splits, SPLITS),
         regime=params.regime,
         architecture=params.architecture,
+        artists=params.artists,
         sample_rate=params.sample_rate,
         seed=params.seed,
         out_dir=Path(snakemake.output.weights).parent,
@@ -25,4 +26,8 @@ with log_to(snakemake.log[0], f"train {snakemake.wildcards.model}") as job:
     )
     write_table(clips, snakemake.output.clips, TRAIN_CLIPS)
     start = f"fine-tuned from {params.base}, " if params.base else ""
-    job.summary(f"{start}{params.regime['epochs']} epochs on {len(clips)} clips")
+    regime = params.regime
+    job.summary(
+        f"{start}{regime['epochs']} epochs ({regime['schedule']} learning rate) "
+        f"on {len(clips)} clips"
+    )

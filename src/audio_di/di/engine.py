@@ -14,6 +14,15 @@ values, its one-sided p-value among one shared bank of relabellings, and Fisher'
 -sum log p of those p-values, referred to the same bank. A feature that moves the wrong way
 adds nothing; one that moves the right way adds much.
 
+The `weighted` test is one-sided too, and weighs the features: each work's score
+is sum_j w_j z_j over its standardised oriented features, with weights w_j >= 0 fixed before
+the test (di.weights: each feature's separation on a shadow model, which the auditor trained
+on works of its own; Shokri et al., "Membership inference attacks against machine learning
+models", IEEE S&P 2017). The statistic is the suspect works' summed score, referred to the
+relabellings. Fisher's combination weighs every feature alike, so a few informative ones are
+diluted by many correlated copies of the plain loss; fixed weights are not, and since
+neither their signs nor their sizes come from the tested labels, the p-value stays exact.
+
 The two-sided procedures, `crossfit` and `split`, are classifier two-sample tests (Kim,
 Ramdas, Singh & Wasserman, "Classification accuracy as a proxy for two-sample testing",
 arXiv 1602.02210; Lopez-Paz & Oquab, "Revisiting classifier two-sample tests", arXiv
@@ -53,7 +62,8 @@ class DISettings:
     fold_draws: fold assignments averaged inside each verdict's statistic (100 keep a verdict
     from hanging on the draw); resample_fold_draws: the same for the thousands of resampled
     tests behind curves, nulls and the contamination ablation, where only rates matter.
-    methods: the procedures run side by side; the first gives the verdict.
+    methods: the procedures run side by side; the first gives the verdict (`weighted` needs
+    each collection's feature weights, which an audit without a shadow lacks).
     permutations: relabellings behind each verdict's p-value (Monte-Carlo error at most
     0.0022 near p = 0.05 with 9999); curve_permutations and null_permutations: those behind
     each resampled p-value of the curves and each null trial. smallest_effect: the work-level
@@ -106,9 +116,17 @@ def procedure(method: str, settings: DISettings) -> Procedure:
     raise ValueError(f"unknown DI method {method!r}; known: {sorted(METHODS)}")
 
 
-# The one-sided test first: a study's or an audit's verdict is its first method's.
-ONE_SIDED = "oriented"
-METHODS = (ONE_SIDED, "crossfit", "split")
+# A study's or an audit's verdict is its first method's. The one-sided tests: `weighted`
+# needs feature weights, `oriented` does not.
+WEIGHTED, ONE_SIDED = "weighted", "oriented"
+METHODS = (WEIGHTED, ONE_SIDED, "crossfit", "split")
+
+
+def one_sided(method: str) -> bool:
+    """Whether `method` tests for suspect works more trained-on, not for any difference."""
+    return method in (WEIGHTED, ONE_SIDED)
+
+
 # The two-sided test whose rejection, where the one-sided test finds nothing, makes the
 # one-sided verdict inconclusive (di.verdict).
 DIAGNOSTIC = "crossfit"
@@ -119,7 +137,8 @@ class Works:
     """Suspect and validation works: the mean feature vector of each work's clips.
 
     x: (W, d) with the suspect works first; NaN where none of a work's clips has a finite
-    value. clips: clips per work. covariates: (W, c) audio statistics, or None.
+    value. clips: clips per work. covariates: (W, c) audio statistics, or None. weights:
+    the features' fixed weights (di.weights), which only the `weighted` test reads.
     """
 
     x: np.ndarray
@@ -127,6 +146,8 @@ class Works:
     clips: np.ndarray
     covariates: np.ndarray | None = None
     ids: tuple = field(default=())
+    # (d,) non-negative weight of each feature for the `weighted` test, or None.
+    weights: np.ndarray | None = None
 
     @property
     def validation_works(self) -> int:
@@ -153,6 +174,7 @@ def works_of(
     works_v,
     covariates_s: np.ndarray | None = None,
     covariates_v: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> Works:
     """Works from per-clip features (n, d) and the work of every clip (any labels)."""
     xs, cs, ids_s = _work_means(suspect, works_s)
@@ -163,7 +185,13 @@ def works_of(
             _work_means(covariates_s, works_s)[0], _work_means(covariates_v, works_v)[0]
         ]
     ids = tuple(("suspect", w) for w in ids_s) + tuple(("validation", w) for w in ids_v)
-    return Works(np.r_[xs, xv], len(xs), np.r_[cs, cv], covariates, ids)
+    if weights is not None:
+        weights = np.asarray(weights, float)
+        if weights.shape != (xs.shape[1],) or not (weights >= 0).all():
+            raise ValueError(
+                f"feature weights must be {xs.shape[1]} non-negative numbers, got {weights}"
+            )
+    return Works(np.r_[xs, xv], len(xs), np.r_[cs, cv], covariates, ids, weights)
 
 
 def data_seed(settings: DISettings, works: Works, *purpose: object) -> int:
@@ -323,6 +351,16 @@ def oriented_pvalues(
     return (combined >= combined[:, :1]).mean(axis=1)
 
 
+def weighted_pvalues(score: np.ndarray, suspect_works: int, bank: np.ndarray) -> np.ndarray:
+    """One-sided p-values (1 + #{T_b >= T_0}) / (B + 1) of the stack of work scores (T, W),
+    T being the suspect works' summed score (the first suspect_works under the true labels).
+    Ties count as exceedances (conservative), so all-zero weights give p = 1."""
+    observed = score[:, :suspect_works].sum(axis=1)
+    tol = 1e-9 * (np.abs(score).sum(axis=1) + 1e-12)
+    exceed = (score @ bank.T >= (observed - tol)[:, None]).sum(axis=1)
+    return (1 + exceed) / (len(bank) + 1)
+
+
 def _chunks(total: int, w: int, draws: int) -> Iterator[slice]:
     size = max(1, 2**25 // (draws * w * w * 8))
     for start in range(0, total, size):
@@ -349,12 +387,20 @@ def exact_test(
     w = index.shape[1]
     bank = label_bank(suspect_works, w, permutations, rng)
     p, used = np.ones(len(index)), np.zeros(len(index), int)
-    if method == ONE_SIDED:
+    if method == WEIGHTED and works.weights is None:
+        raise ValueError(
+            "the weighted test needs feature weights (a shadow model's, di.weights); "
+            "use the oriented test where there are none"
+        )
+    if one_sided(method):
         rows = max(1, 2**22 // ((permutations + 1) * works.x.shape[1]))
         for start in range(0, len(index), rows):
             part = slice(start, min(start + rows, len(index)))
             z = features_of(works, index[part], settings.residualise)
-            p[part] = oriented_pvalues(z, suspect_works, bank)
+            if method == WEIGHTED:
+                p[part] = weighted_pvalues(z @ works.weights, suspect_works, bank)
+            else:
+                p[part] = oriented_pvalues(z, suspect_works, bank)
         return p, np.full(len(index), permutations)
     proc = procedure(method, settings)
     draws = settings.fold_draws if len(index) == 1 else settings.resample_fold_draws
@@ -377,8 +423,8 @@ class Result:
 
 
 def dataset_inference(works: Works, method: str, settings: DISettings) -> Result:
-    """Exact p-value of `method`: for the one-sided `oriented`, that the suspect works look
-    more trained-on than the validation works; for the two-sided ones, that they differ."""
+    """Exact p-value of `method`: for the one-sided ones, that the suspect works look more
+    trained-on than the validation works; for the two-sided ones, that they differ."""
     rng = np.random.default_rng(data_seed(settings, works, method, "verdict"))
     index = np.arange(len(works.x))[None]
     p, used = exact_test(

@@ -10,7 +10,15 @@ from math import comb
 import numpy as np
 from scipy import stats
 
-from audio_di.di.engine import DIAGNOSTIC, METHODS, DISettings, Result, Works, degenerate
+from audio_di.di.engine import (
+    DIAGNOSTIC,
+    METHODS,
+    WEIGHTED,
+    DISettings,
+    Result,
+    Works,
+    degenerate,
+)
 
 
 def works_needed(effect: float, alpha: float, power: float = 0.8) -> float:
@@ -92,6 +100,7 @@ def verdict(
     settings: DISettings,
     family: tuple[float, int],
     two_sided: float | None = None,
+    method: str | None = None,
 ) -> tuple[str, str]:
     """Detected, not detected or inconclusive, with the reason in words.
 
@@ -99,9 +108,10 @@ def verdict(
     collections tested together (the artists of one model and method); detection then asks
     the adjusted p-value to be below alpha. two_sided: for the one-sided test, the
     two-sided diagnostic's p-value (engine.DIAGNOSTIC) on the same collection, adjusted the
-    same way.
+    same way. method: the procedure behind `result`.
 
-    Inconclusive when the features carry nothing (none varies over the works), when the blind
+    Inconclusive when the features carry nothing (none varies over the works, or, for the
+    weighted test, the shadow model weighs none above 0), when the blind
     test finds the sets differ in audio statistics (so a difference in the membership
     features could be that shift, not training), when the two-sided test finds the sets
     differ but the one-sided test does not (they differ, but not the way training would push
@@ -110,6 +120,11 @@ def verdict(
     alpha = settings.alpha
     if degenerate(works):
         return INCONCLUSIVE, "degenerate features: no feature varies over the works"
+    if method == WEIGHTED and not (works.weights > 0).any():
+        return INCONCLUSIVE, (
+            "no weight: the shadow model separates its trained works by none of this model's "
+            "features, so the weighted test cannot detect"
+        )
     if shift is not None and shift.p < alpha:
         return INCONCLUSIVE, (
             f"the sets differ in audio statistics (blind test p = {shift.p:.3g} < alpha {alpha})"

@@ -95,9 +95,11 @@ def train_model(
     out_dir: Path,
     device: str = "cpu",
     base: Path | None = None,
+    schedule: str = "constant",
 ) -> pd.DataFrame:
     """Train a model of `kind` on clips (N, samples) and their manifest rows into out_dir,
-    from scratch or, given `base` (a folder of the same kind), by fine-tuning that model.
+    from scratch or, given `base` (a folder of the same kind), by fine-tuning that model;
+    `schedule` shapes the learning rate over the steps (embedded.SCHEDULES).
 
     Returns the loss log (epoch, loss), also written to out_dir/loss.csv.
     """
@@ -105,4 +107,4 @@ def train_model(
     if not hasattr(cls, "train"):
         trainable = sorted(k for k, c in MODELS.items() if hasattr(c, "train"))
         raise ValueError(f"model kind {kind!r} is not trained here; trainable kinds: {trainable}")
-    return cls.train(audio, meta, config, epochs, seed, Path(out_dir), device, base)
+    return cls.train(audio, meta, config, epochs, seed, Path(out_dir), device, base, schedule)

@@ -40,6 +40,13 @@ WEIGHTS_FILE = "model.safetensors"
 LOSS_FILE = "loss.csv"
 FRONTEND_KEYS = ("n_fft", "hop_length", "n_mels", "frames")
 TRAINING_KEYS = ("learning_rate", "batch_size", "cond_dropout")
+# The learning rate's factor at a fraction of the training steps done. Cosine decay to 0
+# (Loshchilov & Hutter, "SGDR: stochastic gradient descent with warm restarts", ICLR 2017,
+# without restarts) lets a short fine-tune take large steps early and settle late.
+SCHEDULES = {
+    "constant": lambda done: 1.0,
+    "cosine": lambda done: 0.5 * (1.0 + math.cos(math.pi * done)),
+}
 # Clips per chunk when turning a whole training set into mels or codes.
 CHUNK = 64
 
@@ -131,6 +138,7 @@ class EmbeddedModel(Adapter):
         out_dir: Path,
         device: str = "cpu",
         base: Path | None = None,
+        schedule: str = "constant",
     ) -> pd.DataFrame:
         """Fit on clips (N, samples) and manifest rows; save into out_dir; return the loss log.
 
@@ -146,6 +154,10 @@ class EmbeddedModel(Adapter):
                 raise ValueError(f"{cls.kind} config lacks {missing}")
         if len(audio) != len(meta):
             raise ValueError(f"{len(audio)} clips but {len(meta)} manifest rows")
+        if schedule not in SCHEDULES:
+            raise ValueError(
+                f"unknown learning-rate schedule {schedule!r}; known: {list(SCHEDULES)}"
+            )
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         if base is None:
@@ -166,22 +178,28 @@ class EmbeddedModel(Adapter):
                 frontend.fit(mel)
             mel = frontend.normalise(mel).cpu()
             inputs = model._training_inputs(mel, generator, fit=base is None)
-        losses = model._fit(inputs, model.condition(meta).cpu(), epochs, generator)
+        losses = model._fit(inputs, model.condition(meta).cpu(), epochs, generator, schedule)
 
         log = pd.DataFrame({"epoch": range(1, epochs + 1), "loss": losses})
         model.save(Path(out_dir), log)
         return log
 
     def _fit(
-        self, inputs: torch.Tensor, labels: torch.Tensor, epochs: int, generator: torch.Generator
+        self,
+        inputs: torch.Tensor,
+        labels: torch.Tensor,
+        epochs: int,
+        generator: torch.Generator,
+        schedule: str = "constant",
     ) -> list[float]:
-        """AdamW over shuffled batches; each label becomes the null class w.p. cond_dropout."""
+        """AdamW over shuffled batches; each label becomes the null class w.p. cond_dropout;
+        the learning rate follows SCHEDULES[schedule] over all the steps."""
         net = self.parts["net"].train()
-        optimiser = torch.optim.AdamW(
-            net.parameters(), lr=float(self.config["learning_rate"]), foreach=True
-        )
+        rate = float(self.config["learning_rate"])
+        optimiser = torch.optim.AdamW(net.parameters(), lr=rate, foreach=True)
         batch_size, dropout = int(self.config["batch_size"]), float(self.config["cond_dropout"])
         steps = math.ceil(len(inputs) / batch_size)
+        factor, step = SCHEDULES[schedule], 0
         losses = []
         with tqdm(total=epochs * steps, desc=f"train {self.kind}", file=sys.stderr) as bar:
             for epoch in range(1, epochs + 1):
@@ -194,7 +212,10 @@ class EmbeddedModel(Adapter):
                     )
                     optimiser.zero_grad(set_to_none=True)
                     loss.backward()
+                    for group in optimiser.param_groups:
+                        group["lr"] = rate * factor(step / (epochs * steps))
                     optimiser.step()
+                    step += 1
                     total, seen = total + loss.item() * len(batch), seen + len(batch)
                     bar.update()
                     bar.set_postfix(epoch=epoch, loss=f"{total / seen:.4f}")

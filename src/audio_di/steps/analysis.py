@@ -28,14 +28,15 @@ from audio_di.di.designs import (
 )
 from audio_di.di.engine import (
     DIAGNOSTIC,
-    ONE_SIDED,
     DISettings,
     Result,
     Works,
     dataset_inference,
+    one_sided,
     works_of,
 )
 from audio_di.di.verdict import DETECTED, INCONCLUSIVE, adjust, unresolved, verdict
+from audio_di.di.weights import feature_weights
 from audio_di.seeding import stable_seed
 from audio_di.splits import evaluation_sets
 from audio_di.tables import (
@@ -108,17 +109,20 @@ def collections(
     splits: pd.DataFrame,
     stats: pd.DataFrame,
     shift_statistics: tuple[str, ...] = SHIFT_STATISTICS,
+    weights: pd.DataFrame | None = None,
 ) -> list[Collection]:
     """Every evaluated artist's collection under one model's features, each feature oriented
-    by the member sign its table carries (larger: more member-like), as the one-sided test
-    needs; the shift test sees the columns `shift_statistics` of `stats`
-    (benchmarks/shift_guard.py compares views)."""
+    by the member sign its table carries (larger: more member-like), as the one-sided tests
+    need, with its weight from `weights` (di.weights; a feature it lacks weighs 0); the
+    shift test sees the columns `shift_statistics` of `stats` (benchmarks/shift_guard.py
+    compares views)."""
     feature_columns = [c for c in features.columns if c != "clip_id"]
     signs = features.attrs.get(MEMBER_SIGNS, {})
     unsigned = [c for c in feature_columns if c not in signs]
     if unsigned:
         raise ValueError(f"model {model}: features {unsigned[:5]} have no member sign")
     orientation = np.array([signs[c] for c in feature_columns], float)
+    weighed = None if weights is None else feature_weights(weights, feature_columns, model)
     clips = evaluation_sets(splits)
     missing = sorted(set(clips["clip_id"]) - set(features["clip_id"]))
     if missing:
@@ -139,7 +143,7 @@ def collections(
             Collection(
                 artist,
                 group["artist_status"].iloc[0],
-                works_of(x_s, x_v, works_s, works_v, a_s, a_v),
+                works_of(x_s, x_v, works_s, works_v, a_s, a_v, weighed),
                 works_of(b_s, b_v, works_s, works_v),
                 (len(suspect), len(validation)),
                 int((~np.isfinite(np.r_[x_s, x_v])).any(axis=1).sum()),
@@ -194,7 +198,7 @@ def family_verdicts(model: str, found: list[Collection], settings: DISettings) -
     untested = Result(np.nan, 0, np.nan)
     rows = []
     for method in settings.methods:
-        one_sided = method == ONE_SIDED
+        directed = one_sided(method)
         order = iter(range(len(tested)))
         for c, why in zip(found, short, strict=True):
             if why:
@@ -205,8 +209,10 @@ def family_verdicts(model: str, found: list[Collection], settings: DISettings) -
                 result, shift, p_adjusted = results[method][k], shifts[k], adjusted[method][k]
                 two = results[DIAGNOSTIC][k]
                 family = (p_adjusted, len(tested))
-                two_adjusted = adjusted[DIAGNOSTIC][k] if one_sided else None
-                outcome, reason = verdict(c.works, result, shift, settings, family, two_adjusted)
+                two_adjusted = adjusted[DIAGNOSTIC][k] if directed else None
+                outcome, reason = verdict(
+                    c.works, result, shift, settings, family, two_adjusted, method
+                )
             rows.append(
                 VerdictRow(
                     model=model,
@@ -220,10 +226,10 @@ def family_verdicts(model: str, found: list[Collection], settings: DISettings) -
                     p_value=result.p,
                     p_adjusted=p_adjusted,
                     correction=settings.multiple,
-                    p_two_sided=two.p if one_sided else np.nan,
+                    p_two_sided=two.p if directed else np.nan,
                     p_mc_error=result.mc_error,
                     permutations=result.permutations,
-                    fold_draws=0 if one_sided else settings.fold_draws,
+                    fold_draws=0 if directed else settings.fold_draws,
                     verdict=outcome,
                     reason=reason,
                     detected=outcome == DETECTED,
@@ -241,6 +247,7 @@ def model_dataset_inference(
     stats: pd.DataFrame,
     settings: DISettings,
     known_nonmembers: bool = True,
+    weights: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Per artist and method: the DI verdict (suspect = train works, validation = held-out
     works) with the blind shift test, p-value-vs-n curves, null p-values for the
@@ -250,8 +257,9 @@ def model_dataset_inference(
     re-splitting the non-member artists' works at the verdict's sizes, at least
     `null_trials` in all. An audit, whose suspect works may be members, passes
     `known_nonmembers=False` and draws its nulls from the validation works alone. Every draw
-    is seeded by the study seed and the works, so the model's name changes nothing."""
-    found = collections(model, features, splits, stats)
+    is seeded by the study seed and the works, so the model's name changes nothing.
+    `weights` (di.weights.SHADOW_WEIGHTS rows) are the `weighted` test's."""
+    found = collections(model, features, splits, stats, weights=weights)
     tables: dict[str, list] = {"curves": [], "contamination": []}
     resampled: dict[tuple, list[np.ndarray]] = {}  # (method, n) -> member collections' p
     for c in tqdm(found, desc=f"di {model}", unit="artist", file=sys.stderr):

@@ -1,0 +1,115 @@
+"""How should a shadow model weigh the features? On a study's folder, every model that names a
+shadow: its member artists' one-sided p-values, and the collection AUC at `--n` works a side,
+under candidate weightings of the shadow's features, beside the oriented test (Fisher's
+combination, equal weights) and the two-sided crossfit diagnostic.
+
+    python benchmarks/di_weights.py --study results/seeds/shadow/seed10 [--n 20]
+        [--models ar_at_scale diffusion_at_scale] [--overlay benchmarks/headline/shadow.yaml]
+
+Candidates, each fixed by the shadow before the target is tested (so each test stays exact):
+- auc: w_j = max(0, AUC_j - 0.5), each feature's separation of the shadow's trained from its
+  held-out works (di.weights.separation, the study's);
+- nnls: non-negative least squares of the shadow's labels (+1 trained, -1 held out) on its
+  standardised oriented work means, which shares the weight among correlated copies of one
+  feature instead of adding them up (the positive linear weights of post-hoc dataset
+  inference, fitted on the shadow instead of inside the test).
+
+Reads params.yaml (with `--overlay` merged over it, as the study ran), results/features,
+results/splits/models and results/blind of the folder; writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy.optimize import nnls
+from snakemake.utils import update_config
+
+from audio_di.di.designs import collection_auc, curve_points, pooled_collections
+from audio_di.di.engine import WEIGHTED, DISettings, dataset_inference
+from audio_di.di.weights import separation
+from audio_di.io import read_table
+from audio_di.splits import evaluation_sets
+from audio_di.steps.analysis import collections
+from audio_di.tables import AUDIO_STATISTICS, FEATURES, MEMBER_SIGNS, SPLITS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shadow_means(study: Path, shadow: str) -> pd.DataFrame:
+    """The shadow's oriented work means, with a `trained` column."""
+    features = read_table(study / f"results/features/{shadow}.parquet", FEATURES)
+    splits = read_table(study / f"results/splits/models/{shadow}.csv", SPLITS)
+    names = [c for c in features.columns if c != "clip_id"]
+    signs = features.attrs[MEMBER_SIGNS]
+    clips = evaluation_sets(splits).merge(features, on="clip_id", validate="1:1")
+    means = clips.groupby("work_id")[[*names, "suspect"]].mean()
+    means[names] = means[names] * np.array([signs[n] for n in names])
+    return means.rename(columns={"suspect": "trained"})
+
+
+def candidates(means: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
+    """Each candidate's weights for a target's feature columns (0 where the shadow lacks one)."""
+    names = [c for c in means.columns if c != "trained"]
+    x = means[names].to_numpy(float)
+    x = np.where(np.isfinite(x), x, np.nanmean(x, axis=0))
+    trained = means["trained"].to_numpy() == 1
+    sd = x.std(axis=0)
+    z = np.where(sd > 0, (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1), 0.0)
+    y = np.where(trained, 1.0, -1.0)
+    found = {
+        "auc": separation(x[trained], x[~trained])[1],
+        "nnls": nnls(z, y - y.mean())[0],
+    }
+    return {k: np.array([dict(zip(names, w, strict=True)).get(c, 0.0) for c in columns])
+            for k, w in found.items()}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", type=Path, required=True)
+    parser.add_argument("--n", type=int, default=20)
+    parser.add_argument("--models", nargs="*")
+    parser.add_argument("--overlay", type=Path, default=ROOT / "benchmarks/headline/shadow.yaml")
+    args = parser.parse_args()
+    params = yaml.safe_load((args.study / "params.yaml").read_text())
+    update_config(params, yaml.safe_load(args.overlay.read_text()))
+    settings = DISettings.from_config(params["di"], params["seed"])
+    models = args.models or [m for m, s in params["models"].items() if "shadow" in s]
+    for model in models:
+        spec = params["models"][model]
+        features = read_table(args.study / f"results/features/{model}.parquet", FEATURES)
+        splits = read_table(args.study / f"results/splits/models/{model}.csv", SPLITS)
+        stats = read_table(args.study / f"results/blind/{spec['corpus']}_stats.parquet",
+                           AUDIO_STATISTICS)  # fmt: skip
+        found = collections(model, features, splits, stats)
+        columns = [c for c in features.columns if c != "clip_id"]
+        weights = candidates(shadow_means(args.study, spec["shadow"]), columns)
+        print(f"\n{model} (seed {params['seed']}, shadow {spec['shadow']}); weights:")
+        print(pd.DataFrame(weights, index=columns).round(3).T.to_string())
+        rows = {}
+        tests = [(name, WEIGHTED, w) for name, w in weights.items()]
+        tests += [("oriented", "oriented", None), ("crossfit", "crossfit", None)]
+        for name, method, w in tests:
+            row, member_p, nonmember_p = {}, [], []
+            for c in found:
+                works = replace(c.works, weights=w) if w is not None else c.works
+                if c.status == "member":
+                    row[c.artist] = dataset_inference(works, method, settings).p
+                    point = next(p for p in curve_points(works, method, settings) if p.n == args.n)
+                    member_p.append(point.p)
+                else:
+                    nonmember_p.append(pooled_collections(works, args.n, method, settings))
+            row[f"AUC@{args.n}"] = collection_auc(np.concatenate(member_p),
+                                                  np.concatenate(nonmember_p))  # fmt: skip
+            rows[name] = row
+        print(pd.DataFrame(rows).T.round(4).to_string(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
