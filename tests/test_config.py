@@ -34,53 +34,86 @@ def test_wrong_type_stops_the_run_naming_it(tmp_path):
     assert "'many' is not of type 'integer'" in log and "works_per_artist" in log
 
 
+# Each: a config edit and the start of the error it must raise; the shadow ones edit the
+# default study with the shadow overlay (benchmarks/headline/shadow.yaml).
+CROSS_REFERENCES = [
+    (lambda c: c["splits"]["embedded"]["members"].append("josquin"), "splits.embedded.members"),
+    (lambda c: c["models"]["ar_overfit"].update(regime="fast"), "models.ar_overfit.regime"),
+    (lambda c: c["models"]["ar_overfit"].update(corpus="other"), "models.ar_overfit.corpus"),
+    (lambda c: c["regimes"]["overfit"]["epochs"].pop("embedded_ar"), "regimes.overfit.epochs"),
+    (lambda c: c["corpora"]["embedded"]["filler_artists"].append("bach"), "corpora.embedded"),
+    (lambda c: c["splits"].pop("embedded"), "corpora.embedded"),
+    (
+        lambda c: c["corpora"]["embedded"].update(artist_works={"josquin": 50}),
+        "corpora.embedded.artist_works",
+    ),
+    (
+        lambda c: c["models"]["ar_overfit"].update(reference="diffusion_overfit"),
+        "models.ar_overfit.reference",
+    ),
+    (lambda c: c["models"]["ar_overfit"].update(reference="ar_overfit"), "another model"),
+    (
+        lambda c: c["models"]["diffusion_overfit"].update(source="x/y"),
+        "models.diffusion_overfit: give regime",
+    ),
+    (
+        lambda c: c["models"].update(extra={"kind": "musicgen", "corpus": "embedded"}),
+        "models.extra: a musicgen model is not trained here; give its source",
+    ),
+    (
+        lambda c: c["models"]["ar_overfit"].update(base="diffusion_base"),
+        "models.ar_overfit.base: 'diffusion_base' is a embedded_diffusion",
+    ),
+    (
+        lambda c: c["models"]["diffusion_at_scale"].update(base="diffusion_overfit"),
+        "models.diffusion_at_scale.base: 'diffusion_overfit' must name another model",
+    ),
+    (lambda c: c["models"]["ar_overfit"].update(base="ar_overfit"), "must name another"),
+    (
+        lambda c: c["models"]["ar_reference"].update(source="x/y", base="ar_overfit"),
+        "models.ar_reference: give regime",
+    ),
+    (
+        lambda c: c["models"]["ar_overfit"].update(window="clip"),
+        "models.ar_overfit.window: only stable_audio models take window, not embedded_ar",
+    ),
+]
+SHADOW_CROSS_REFERENCES = [
+    (
+        lambda c: c["corpora"]["embedded"]["shadow_artists"].append("bach"),
+        "are both evaluated and shadow artists",
+    ),
+    (
+        lambda c: c["models"]["ar_overfit"].update(shadow="diffusion_shadow"),
+        "models.ar_overfit.shadow: 'diffusion_shadow' is a embedded_diffusion",
+    ),
+    (
+        lambda c: c["models"]["ar_overfit"].update(shadow="ar_at_scale"),
+        "models.ar_overfit.shadow: 'ar_at_scale' must name another model trained here with "
+        "no shadow itself",
+    ),
+    (
+        lambda c: (
+            c["corpora"]["embedded"].pop("shadow_artists"),
+            c["corpora"]["embedded"]["artist_works"].pop("essen_erk"),
+        ),
+        "models.diffusion_overfit.shadow: 'diffusion_shadow' trains on "
+        "corpora.embedded.shadow_artists, which names none",
+    ),
+    (
+        lambda c: c["models"]["ar_overfit"].pop("shadow"),
+        "di.methods: the weighted test takes its weights from a shadow model, and models",
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    "edit, message",
-    [
-        (lambda c: c["splits"]["embedded"]["members"].append("josquin"), "splits.embedded.members"),
-        (lambda c: c["models"]["ar_overfit"].update(regime="fast"), "models.ar_overfit.regime"),
-        (lambda c: c["models"]["ar_overfit"].update(corpus="other"), "models.ar_overfit.corpus"),
-        (lambda c: c["regimes"]["overfit"]["epochs"].pop("embedded_ar"), "regimes.overfit.epochs"),
-        (lambda c: c["corpora"]["embedded"]["filler_artists"].append("bach"), "corpora.embedded"),
-        (lambda c: c["splits"].pop("embedded"), "corpora.embedded"),
-        (
-            lambda c: c["corpora"]["embedded"].update(artist_works={"josquin": 50}),
-            "corpora.embedded.artist_works",
-        ),
-        (
-            lambda c: c["models"]["ar_overfit"].update(reference="diffusion_overfit"),
-            "models.ar_overfit.reference",
-        ),
-        (lambda c: c["models"]["ar_overfit"].update(reference="ar_overfit"), "another model"),
-        (
-            lambda c: c["models"]["diffusion_overfit"].update(source="x/y"),
-            "models.diffusion_overfit: give regime",
-        ),
-        (
-            lambda c: c["models"].update(extra={"kind": "musicgen", "corpus": "embedded"}),
-            "models.extra: a musicgen model is not trained here; give its source",
-        ),
-        (
-            lambda c: c["models"]["ar_overfit"].update(base="diffusion_base"),
-            "models.ar_overfit.base: 'diffusion_base' is a embedded_diffusion",
-        ),
-        (
-            lambda c: c["models"]["diffusion_at_scale"].update(base="diffusion_overfit"),
-            "models.diffusion_at_scale.base: 'diffusion_overfit' must name another model",
-        ),
-        (lambda c: c["models"]["ar_overfit"].update(base="ar_overfit"), "must name another"),
-        (
-            lambda c: c["models"]["ar_reference"].update(source="x/y", base="ar_overfit"),
-            "models.ar_reference: give regime",
-        ),
-        (
-            lambda c: c["models"]["ar_overfit"].update(window="clip"),
-            "models.ar_overfit.window: only stable_audio models take window, not embedded_ar",
-        ),
-    ],
+    "study, edit, message",
+    [(params, *case) for case in CROSS_REFERENCES]
+    + [(shadow_params, *case) for case in SHADOW_CROSS_REFERENCES],
 )
-def test_cross_references_are_checked(edit, message):
-    config = params()
+def test_cross_references_are_checked(study, edit, message):
+    config = study()
     edit(config)
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         check_study(config)
@@ -90,43 +123,6 @@ def test_the_shadow_overlay_parses(tmp_path):
     code, log = dry_run(shadow_params(), tmp_path)
     assert code == 0, log[-3000:]
     assert "shadow_weights" in log
-
-
-@pytest.mark.parametrize(
-    "edit, message",
-    [
-        (
-            lambda c: c["corpora"]["embedded"]["shadow_artists"].append("bach"),
-            "are both evaluated and shadow artists",
-        ),
-        (
-            lambda c: c["models"]["ar_overfit"].update(shadow="diffusion_shadow"),
-            "models.ar_overfit.shadow: 'diffusion_shadow' is a embedded_diffusion",
-        ),
-        (
-            lambda c: c["models"]["ar_overfit"].update(shadow="ar_at_scale"),
-            "models.ar_overfit.shadow: 'ar_at_scale' must name another model trained here with "
-            "no shadow itself",
-        ),
-        (
-            lambda c: (
-                c["corpora"]["embedded"].pop("shadow_artists"),
-                c["corpora"]["embedded"]["artist_works"].pop("essen_erk"),
-            ),
-            "models.diffusion_overfit.shadow: 'diffusion_shadow' trains on "
-            "corpora.embedded.shadow_artists, which names none",
-        ),
-        (
-            lambda c: c["models"]["ar_overfit"].pop("shadow"),
-            "di.methods: the weighted test takes its weights from a shadow model, and models",
-        ),
-    ],
-)
-def test_shadow_cross_references_are_checked(edit, message):
-    config = shadow_params()
-    edit(config)
-    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
-        check_study(config)
 
 
 def folder_study(tmp_path: Path) -> dict:
