@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -208,3 +212,25 @@ def test_fine_tuning_keeps_the_base_front_end_and_codebook(kind, tmp_path):
     kept = [k for k in before if k.startswith(("frontend.", "tokenizer."))]
     assert kept and all(torch.equal(before[k], after[k]) for k in kept)
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("net."))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_saved_config_does_not_depend_on_the_hash_seed(kind):
+    """diffusers lists the settings it defaulted in set order, which PYTHONHASHSEED moves: the
+    saved config must not follow it, or every run writes another config.json (and DVC sees
+    another model)."""
+    code = (
+        "import json, sys; from audio_di.models import MODELS; "
+        "config = json.loads(sys.argv[1]); "
+        "print(json.dumps(MODELS[config.pop('kind')]._library_configs(config)))"
+    )
+    config = json.dumps({**TINY[kind], "artists": ["a", "b"], "kind": kind})
+    written = {
+        subprocess.run(
+            [sys.executable, "-c", code, config],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in (1, 2, 3)
+    }  # fmt: skip
+    assert len(written) == 1

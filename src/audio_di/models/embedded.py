@@ -252,6 +252,15 @@ class EmbeddedModel(Adapter):
         return model
 
 
+def _plain_config(config) -> dict:
+    """A diffusers config as a dict for config.json. Its `_use_default_values` is made from a
+    set, whose order follows PYTHONHASHSEED: sorted, the file is the same bytes on every run."""
+    plain = dict(config)
+    if "_use_default_values" in plain:
+        plain["_use_default_values"] = sorted(plain["_use_default_values"])
+    return plain
+
+
 class EmbeddedDiffusion(EmbeddedModel, DiffusionAdapter):
     """Class-conditioned convolutional UNet denoising the normalised log-mel image."""
 
@@ -283,7 +292,7 @@ class EmbeddedDiffusion(EmbeddedModel, DiffusionAdapter):
             beta_schedule="linear",
             prediction_type=config["prediction_type"],
         )
-        return {"net": dict(net.config), "scheduler": dict(scheduler.config)}
+        return {"net": _plain_config(net.config), "scheduler": _plain_config(scheduler.config)}
 
     def _build(self, config):
         self.scheduler = DDPMScheduler.from_config(config["scheduler"])
