@@ -32,33 +32,28 @@ from snakemake.utils import update_config
 
 from audio_di.di.designs import collection_auc, curve_points, pooled_collections
 from audio_di.di.engine import WEIGHTED, DISettings, dataset_inference
-from audio_di.di.weights import separation
+from audio_di.di.weights import separation, work_means
 from audio_di.io import read_table
-from audio_di.splits import evaluation_sets
 from audio_di.steps.analysis import collections
-from audio_di.tables import AUDIO_STATISTICS, FEATURES, MEMBER_SIGNS, SPLITS
+from audio_di.tables import AUDIO_STATISTICS, FEATURES, SPLITS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def shadow_means(study: Path, shadow: str) -> pd.DataFrame:
-    """The shadow's oriented work means, with a `trained` column."""
+def shadow_means(study: Path, shadow: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The shadow's oriented work means, and which works it trained on (di.weights)."""
     features = read_table(study / f"results/features/{shadow}.parquet", FEATURES)
     splits = read_table(study / f"results/splits/models/{shadow}.csv", SPLITS)
-    names = [c for c in features.columns if c != "clip_id"]
-    signs = features.attrs[MEMBER_SIGNS]
-    clips = evaluation_sets(splits).merge(features, on="clip_id", validate="1:1")
-    means = clips.groupby("work_id")[[*names, "suspect"]].mean()
-    means[names] = means[names] * np.array([signs[n] for n in names])
-    return means.rename(columns={"suspect": "trained"})
+    return work_means(shadow, features, splits)
 
 
-def candidates(means: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
+def candidates(
+    means: pd.DataFrame, trained: np.ndarray, columns: list[str]
+) -> dict[str, np.ndarray]:
     """Each candidate's weights for a target's feature columns (0 where the shadow lacks one)."""
-    names = [c for c in means.columns if c != "trained"]
-    x = means[names].to_numpy(float)
+    names = list(means.columns)
+    x = means.to_numpy(float)
     x = np.where(np.isfinite(x), x, np.nanmean(x, axis=0))
-    trained = means["trained"].to_numpy() == 1
     sd = x.std(axis=0)
     z = np.where(sd > 0, (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1), 0.0)
     y = np.where(trained, 1.0, -1.0)
@@ -89,7 +84,7 @@ def main() -> None:
                            AUDIO_STATISTICS)  # fmt: skip
         found = collections(model, features, splits, stats)
         columns = [c for c in features.columns if c != "clip_id"]
-        weights = candidates(shadow_means(args.study, spec["shadow"]), columns)
+        weights = candidates(*shadow_means(args.study, spec["shadow"]), columns)
         print(f"\n{model} (seed {params['seed']}, shadow {spec['shadow']}); weights:")
         print(pd.DataFrame(weights, index=columns).round(3).T.to_string())
         rows = {}

@@ -28,6 +28,24 @@ log = logging.getLogger(__name__)
 def shadow_weights(model: str, features: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
     """SHADOW_WEIGHTS rows from the shadow `model`'s features on its own splits, where its
     trained works are the suspect ones (splits.model_view)."""
+    means, trained = work_means(model, features, splits)
+    aucs, weights = separation(means[trained].to_numpy(), means[~trained].to_numpy())
+    return pd.DataFrame(
+        {
+            "feature": list(means.columns),
+            "auc": aucs,
+            "weight": weights,
+            "works_trained": int(trained.sum()),
+            "works_heldout": int((~trained).sum()),
+        }
+    )[list(SHADOW_WEIGHTS.columns)]
+
+
+def work_means(
+    model: str, features: pd.DataFrame, splits: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The shadow's work means of each feature, oriented by its member sign (larger: more
+    member-like), and whether each work was trained on."""
     names = [c for c in features.columns if c != "clip_id"]
     signs = features.attrs.get(MEMBER_SIGNS, {})
     unsigned = [n for n in names if n not in signs]
@@ -37,23 +55,13 @@ def shadow_weights(model: str, features: pd.DataFrame, splits: pd.DataFrame) -> 
     if clips.empty:
         raise ValueError(f"shadow model {model}: its splits evaluate no clip of its features")
     means = clips.groupby("work_id")[[*names, "suspect"]].mean()
-    trained = means["suspect"].to_numpy() == 1
+    trained = means.pop("suspect").to_numpy() == 1
     if trained.all() or not trained.any():
         raise ValueError(
             f"shadow model {model}: weights need trained and held-out works; it has "
             f"{trained.sum()} trained and {(~trained).sum()} held out"
         )
-    oriented = means[names].to_numpy(float) * np.array([signs[n] for n in names])
-    aucs, weights = separation(oriented[trained], oriented[~trained])
-    return pd.DataFrame(
-        {
-            "feature": names,
-            "auc": aucs,
-            "weight": weights,
-            "works_trained": int(trained.sum()),
-            "works_heldout": int((~trained).sum()),
-        }
-    )[list(SHADOW_WEIGHTS.columns)]
+    return means.astype(float) * np.array([signs[n] for n in names]), trained
 
 
 def separation(trained: np.ndarray, heldout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

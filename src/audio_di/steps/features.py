@@ -31,20 +31,19 @@ def train_embedded(
     seed: int,
     out_dir: str | Path,
     device: str,
+    artists: list[str],
     base: str | Path | None = None,
-    artists: list[str] | None = None,
 ) -> pd.DataFrame:
     """Train one embedded model on its regime's clips; returns the clips it was trained on.
 
     regime: filler_clips, members (whether member artists' train works are included), epochs,
-    schedule (of the learning rate: constant or cosine; constant where absent).
+    schedule (of the learning rate: constant or cosine).
     splits: the model's own (splits.trained_works), so member_works is already applied.
     architecture: params.yaml's embedded.<kind>, front end included.
     base: the folder of a model to fine-tune instead of training from scratch.
 
-    The model's artist labels cover the whole corpus (`artists`; the splits' artists where
-    None), so that every evaluated clip, of a member artist or not, is scored under its own
-    artist's condition.
+    The model's artist labels are the whole corpus's `artists`, so that every evaluated clip, of
+    a member artist or not, is scored under its own artist's condition.
     """
     clips = training_clips(splits, regime["filler_clips"], seed, regime["members"])
     manifest = read_table(manifest_path, CORPUS_MANIFEST).set_index("clip_id")
@@ -53,7 +52,7 @@ def train_embedded(
     config = {
         **architecture,
         "sample_rate": sample_rate,
-        "artists": sorted(artists if artists is not None else splits["artist"].unique()),
+        "artists": sorted(artists),
     }
     train_model(
         kind,
@@ -65,7 +64,7 @@ def train_embedded(
         Path(out_dir),
         resolve_device(device),
         Path(base) if base else None,
-        regime.get("schedule", "constant"),
+        regime["schedule"],
     )
     return clips
 
