@@ -28,11 +28,10 @@ import pandas as pd
 import yaml
 
 from audio_di.audio import write_flac
-from audio_di.blind import audio_statistics
+from audio_di.blind import audio_statistics, corpus_statistics
 from audio_di.corpus.manifest import corpus_audio
 from audio_di.io import read_table, write_table
 from audio_di.splits import evaluation_sets, make_splits
-from audio_di.steps.analysis import corpus_statistics
 from audio_di.tables import AUDIO_STATISTICS, CORPUS_MANIFEST, SPLITS
 
 ROOT = Path(__file__).resolve().parents[1]

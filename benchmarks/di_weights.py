@@ -14,6 +14,14 @@ Candidates, each fixed by the shadow before the target is tested (so each test s
   feature instead of adding them up (the positive linear weights of post-hoc dataset
   inference, fitted on the shadow instead of inside the test).
 
+A ceiling per member artist follows each model: the oriented work-level effect (suspect
+minus validation means, in pooled within-set SD) of its best single feature, and of the best
+non-negative combination of all of them, chosen on the very labels under test. No test may
+choose so (its p-value would not be valid); where even that effect is small, no weighting of
+these features can detect the artist, and the lever is the model's signal. Beside each, the
+one-sided p that a z-test would give that effect at the artist's works a side,
+1 - Phi(d sqrt(n/2)).
+
 Reads params.yaml (with `--overlay` merged over it, as the study ran), results/features,
 results/splits/models and results/blind of the folder; writes nothing.
 """
@@ -27,7 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.optimize import nnls
+from scipy.optimize import minimize, nnls
+from scipy.stats import norm
 from snakemake.utils import update_config
 
 from audio_di.di.designs import collection_auc, curve_points, pooled_collections
@@ -35,7 +44,7 @@ from audio_di.di.engine import WEIGHTED, DISettings, dataset_inference
 from audio_di.di.weights import separation, work_means
 from audio_di.io import read_table
 from audio_di.steps.analysis import collections
-from audio_di.tables import AUDIO_STATISTICS, FEATURES, SPLITS
+from audio_di.tables import AUDIO_STATISTICS, FEATURES, MEMBER_SIGNS, SPLITS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,6 +72,39 @@ def candidates(
     }
     return {k: np.array([dict(zip(names, w, strict=True)).get(c, 0.0) for c in columns])
             for k, w in found.items()}  # fmt: skip
+
+
+def ceiling(x: np.ndarray, suspect_works: int, signs: np.ndarray, names: list[str]) -> dict:
+    """Effects (pooled within-set SD) of the best single oriented feature and of the best
+    non-negative combination, max over w >= 0 of w'mu / sqrt(w' S w), with their z-test p."""
+    x = np.where(np.isfinite(x), x, np.nanmean(x, axis=0)) * signs
+    s, v = x[:suspect_works], x[suspect_works:]
+    mu = s.mean(axis=0) - v.mean(axis=0)
+    cov = (np.cov(s, rowvar=False) * (len(s) - 1) + np.cov(v, rowvar=False) * (len(v) - 1)) / (
+        len(x) - 2
+    )
+    # In SD units, so that the search sees one scale (the effects do not depend on it).
+    sd = np.sqrt(np.diag(cov))
+    scale = np.where(sd > 0, sd, 1.0)
+    mu, cov = mu / scale, cov / np.outer(scale, scale)
+    single = np.where(sd > 0, mu, 0.0)
+    cov = cov + 1e-9 * np.eye(len(mu))
+
+    def effect(w):
+        return w @ mu / np.sqrt(w @ cov @ w + 1e-300)
+
+    start = np.maximum(single, 0) + 1e-3
+    best = minimize(lambda w: -effect(w), start, bounds=[(0, None)] * len(mu), method="L-BFGS-B")
+    combined = max(effect(best.x), single.max())
+    n = min(len(s), len(v))
+    return {
+        "works a side": n,
+        "feature": names[int(single.argmax())],
+        "best feature": single.max(),
+        "its p": norm.sf(single.max() * np.sqrt(n / 2)),
+        "best combination": combined,
+        "its p ": norm.sf(combined * np.sqrt(n / 2)),
+    }
 
 
 def main() -> None:
@@ -104,6 +146,11 @@ def main() -> None:
                                                   np.concatenate(nonmember_p))  # fmt: skip
             rows[name] = row
         print(pd.DataFrame(rows).T.round(4).to_string(), flush=True)
+        signs = np.array([features.attrs[MEMBER_SIGNS][c] for c in columns], float)
+        tops = {c.artist: ceiling(c.works.x, c.works.suspect_works, signs, columns)
+                for c in found if c.status == "member"}  # fmt: skip
+        print("ceiling (effects in SD, labels seen):")
+        print(pd.DataFrame(tops).T.round(4).to_string(), flush=True)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,15 @@
 seed, each in its own folder, and tabulates every model's claim from its metrics.json.
 
     python benchmarks/headline_seeds.py --seeds 0 1 2 [--work results/seeds] [--cores all]
-        [--overlay benchmarks/headline/shadow.yaml]
+        [--overlay benchmarks/headline/shadow.yaml [benchmarks/headline/members_b.yaml]]
 
 The study seed changes the splits, the training and the features. A seed's folder holds
 params.yaml with that seed and the study's results; rerunning redoes only what changed, and
 `--table-only` tabulates what is there. The table goes to stdout and to
 benchmarks/headline/seeds.md, and each seed's metrics.json to benchmarks/headline/.
-`--overlay` merges a config file into params.yaml key by key (snakemake's --configfile);
-its runs go to <work>/<overlay>/ and its table to benchmarks/headline/seeds_<overlay>.md.
+`--overlay` merges config files into params.yaml key by key, in order (snakemake's
+--configfile); the runs go to <work>/<name>/ and the table to
+benchmarks/headline/seeds_<name>.md, where <name> joins the files' stems with "+".
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ OUT = ROOT / "benchmarks/headline"
 CLAIM_WORDS = {True: "yes", False: "no", None: "n/a"}
 
 
-def run_seed(seed: int, work: Path, cores: str, overlay: Path | None = None) -> Path:
-    """The default study with `seed` (and `overlay`), in work/seed<N>; returns its
+def run_seed(seed: int, work: Path, cores: str, overlays: list[Path] = ()) -> Path:
+    """The default study with `seed` (and `overlays`), in work/seed<N>; returns its
     metrics.json."""
     folder = work / f"seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -42,7 +43,8 @@ def run_seed(seed: int, work: Path, cores: str, overlay: Path | None = None) -> 
     command = [
         sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
         "--directory", str(folder), "--cores", cores,
-        *(["--configfile", str(folder / "params.yaml"), str(overlay.resolve())] if overlay else []),
+        *(["--configfile", str(folder / "params.yaml"), *(str(o.resolve()) for o in overlays)]
+          if overlays else []),
         "--quiet", "rules", "progress", "--", "all",
     ]  # fmt: skip
     print(f"seed {seed}: {' '.join(command)}", file=sys.stderr, flush=True)
@@ -84,12 +86,16 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "results/seeds")
     parser.add_argument("--cores", default="all")
     parser.add_argument("--table-only", action="store_true", help="run nothing, tabulate")
-    parser.add_argument("--overlay", type=Path, help="config merged into params.yaml")
+    parser.add_argument(
+        "--overlay", type=Path, nargs="+", default=[], help="configs merged into params.yaml"
+    )
     args = parser.parse_args()
-    if args.overlay and not args.overlay.is_file():
-        raise SystemExit(f"--overlay {args.overlay}: no such file")
-    work = args.work / args.overlay.stem if args.overlay else args.work
-    prefix = f"{args.overlay.stem}_" if args.overlay else ""
+    for overlay in args.overlay:
+        if not overlay.is_file():
+            raise SystemExit(f"--overlay {overlay}: no such file")
+    name = "+".join(overlay.stem for overlay in args.overlay)
+    work = args.work / name if name else args.work
+    prefix = f"{name}_" if name else ""
     rows = []
     for seed in args.seeds:
         path = work / f"seed{seed}/results/metrics.json"
@@ -109,8 +115,8 @@ def main() -> None:
     text = table.to_markdown(index=False, floatfmt=".4g")
     command = " ".join(["--seeds", *map(str, args.seeds)])
     if args.overlay:
-        command += f" --overlay {args.overlay}"
-    (OUT / f"seeds{'_' + args.overlay.stem if args.overlay else ''}.md").write_text(
+        command += " --overlay " + " ".join(map(str, args.overlay))
+    (OUT / f"seeds{'_' + name if name else ''}.md").write_text(
         f"Claims per seed (python benchmarks/headline_seeds.py {command})\n\n" + text + "\n"
     )
     print(text)

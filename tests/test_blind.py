@@ -1,7 +1,7 @@
 import numpy as np
 
-from audio_di.blind import audio_statistics, shift_test
-from audio_di.di.engine import DISettings, works_of
+from audio_di.blind import audio_statistics
+from audio_di.di.engine import DISettings, shift_test, works_of
 from audio_di.tables import BANDS, SHIFT_STATISTICS
 
 SR = 16000

@@ -9,7 +9,7 @@ import pytest
 from conftest import SAMPLE_RATE, SAMPLES, TINY, clips
 
 from audio_di.audio import write_flac
-from audio_di.blind import audio_statistics
+from audio_di.blind import audio_statistics, corpus_statistics
 from audio_di.corpus.manifest import corpus_audio
 from audio_di.di.engine import DISettings
 from audio_di.di.weights import feature_weights, shadow_weights
@@ -20,7 +20,6 @@ from audio_di.splits import evaluation_sets, make_splits
 from audio_di.steps.analysis import (
     Collection,
     collection_aucs,
-    corpus_statistics,
     family_verdicts,
 )
 from audio_di.steps.features import model_features

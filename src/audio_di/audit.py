@@ -167,10 +167,11 @@ def audit_catalogue(
     # Imported here, not above: the command line takes its defaults from this module's
     # settings, and `audio-di --help` should not wait seconds for torch and diffusers.
     from audio_di.attacks.registry import STUDY_ATTACKS
+    from audio_di.blind import corpus_statistics
     from audio_di.corpus.folder import catalogue_files, ingest_catalogue
     from audio_di.io import write_json, write_table
     from audio_di.splits import check_set_sizes, evaluation_sets, make_splits
-    from audio_di.steps.analysis import corpus_statistics, model_dataset_inference
+    from audio_di.steps.analysis import model_dataset_inference
     from audio_di.steps.features import family_attacks, score_clips
 
     out_dir = Path(out_dir)

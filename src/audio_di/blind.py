@@ -1,20 +1,20 @@
-"""Model-free baseline: can plain audio statistics tell suspect from validation clips?
-
-If they can, a positive DI verdict may reflect a distribution shift between the two sets
-rather than training, and the verdict is inconclusive.
-"""
+"""Model-free baseline: plain audio statistics of every evaluated clip. If they tell suspect
+from validation works (di.engine.shift_test), a positive DI verdict may reflect a
+distribution shift between the two sets rather than training, and the verdict is
+inconclusive. They need no model, so the features stage computes them."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from audio_di.audio import log_mel
-from audio_di.di.engine import DISettings, Result, Works, dataset_inference
-from audio_di.tables import BANDS
+from audio_di.corpus.manifest import corpus_batches
+from audio_di.splits import evaluation_sets
+from audio_di.tables import BANDS, SHIFT_STATISTICS
 
 # The cutoff is the highest frequency whose long-term level is within this many dB of the
 # loudest frequency's: a low-pass or a lossy codec's band limit moves it, the music hardly.
@@ -69,9 +69,27 @@ def audio_statistics(audio: np.ndarray, sample_rate: int, n_fft: int = 1024) -> 
     ).astype(np.float64)
 
 
-def shift_test(audio: Works, settings: DISettings) -> Result:
-    """Exact test that the suspect works differ from the validation works in their audio
-    statistics: the DI machinery (crossfit, same alpha) on the statistics instead of the
-    membership features. The scorer learns its direction from the labels, so a shift either
-    way counts."""
-    return dataset_inference(audio, "crossfit", replace(settings, residualise=False))
+# Audio per batch of the corpus's statistics: their spectrograms take about 100 bytes a
+# sample, so a batch needs some 25 MB whatever the corpus's size; larger batches are no
+# faster (benchmarks/audio_statistics_memory.py).
+STATISTICS_BATCH_SAMPLES = 2**18
+
+
+def corpus_statistics(
+    manifest_path: str | Path,
+    splits: pd.DataFrame,
+    sample_rate: int,
+    batch_samples: int = STATISTICS_BATCH_SAMPLES,
+) -> pd.DataFrame:
+    """Audio statistics of every evaluated clip, read and computed in batches of
+    `batch_samples` samples; a clip's row does not depend on its batch."""
+    clip_ids = evaluation_sets(splits)["clip_id"].reset_index(drop=True)
+    # One array filled batch by batch: small tables kept from batch to batch would pin the
+    # allocator's heap, which would then grow with every batch.
+    values = np.empty((len(clip_ids), len(SHIFT_STATISTICS)))
+    start = 0
+    for audio in corpus_batches(manifest_path, clip_ids, sample_rate, batch_samples):
+        stats = audio_statistics(audio, sample_rate)[list(SHIFT_STATISTICS)]
+        values[start : start + len(audio)] = stats.to_numpy()
+        start += len(audio)
+    return pd.concat([clip_ids, pd.DataFrame(values, columns=list(SHIFT_STATISTICS))], axis=1)

@@ -9,6 +9,7 @@ rule render_artist:
         clip_seconds=lambda wc: CORPORA[wc.corpus]["clip_seconds"],
         sample_rate=lambda wc: CORPORA[wc.corpus]["sample_rate"],
         seed=config["seed"],
+    priority: render_priority
     conda:
         STUDY_ENV
     log:

@@ -1,21 +1,3 @@
-rule audio_statistics:
-    input:
-        manifest=lambda wc: manifest_of(wc.corpus),
-        splits="results/splits/{corpus}.csv",
-    output:
-        "results/blind/{corpus}_stats.parquet",
-    params:
-        sample_rate=lambda wc: CORPORA[wc.corpus]["sample_rate"],
-    conda:
-        STUDY_ENV
-    log:
-        "results/logs/audio_statistics/{corpus}.log",
-    benchmark:
-        "results/benchmarks/audio_statistics/{corpus}.tsv"
-    script:
-        "../scripts/audio_statistics.py"
-
-
 # What each feature of a shadow model tells trained from held-out works (di.weights): the
 # weighted test of every model that names the shadow reads these weights.
 rule shadow_weights:

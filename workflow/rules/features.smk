@@ -46,3 +46,23 @@ rule merge_features:
         "results/logs/merge_features/{model}.log",
     script:
         "../scripts/merge_features.py"
+
+
+# The blind baseline's audio statistics (blind.corpus_statistics) need no model: here they run
+# on the core that the longest training leaves free, and the analysis starts on DI at once.
+rule audio_statistics:
+    input:
+        manifest=lambda wc: manifest_of(wc.corpus),
+        splits="results/splits/{corpus}.csv",
+    output:
+        "results/blind/{corpus}_stats.parquet",
+    params:
+        sample_rate=lambda wc: CORPORA[wc.corpus]["sample_rate"],
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/audio_statistics/{corpus}.log",
+    benchmark:
+        "results/benchmarks/audio_statistics/{corpus}.tsv"
+    script:
+        "../scripts/audio_statistics.py"

@@ -1,5 +1,5 @@
+from audio_di.blind import corpus_statistics
 from audio_di.io import log_to, read_table, write_table
-from audio_di.steps.analysis import corpus_statistics
 from audio_di.tables import AUDIO_STATISTICS, SPLITS
 
 with log_to(snakemake.log[0]):

@@ -46,7 +46,7 @@ exact while the verdict stops depending on one draw.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -431,3 +431,11 @@ def dataset_inference(works: Works, method: str, settings: DISettings) -> Result
         works, index, works.suspect_works, method, settings, settings.permutations, rng
     )
     return Result(float(p[0]), int(used[0]), float(np.sqrt(p[0] * (1 - p[0]) / (used[0] + 1))))
+
+
+def shift_test(audio: Works, settings: DISettings) -> Result:
+    """Exact test that the suspect works differ from the validation works in their audio
+    statistics (blind.corpus_statistics): the same machinery (crossfit, same alpha) on the
+    statistics instead of the membership features. The scorer learns its direction from the
+    labels, so a shift either way counts."""
+    return dataset_inference(audio, "crossfit", replace(settings, residualise=False))

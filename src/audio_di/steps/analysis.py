@@ -1,20 +1,18 @@
-"""The analysis stage's dataset inference: the blind audio statistics, the verdicts with the
-blind shift test, and the calibration of the DI procedures on null trials (steps.membership
-holds the per-clip MIA; steps.reporting words and sums them up)."""
+"""The analysis stage's dataset inference: the verdicts with the blind shift test on the
+audio statistics (blind.corpus_statistics, from the features stage), and the calibration of
+the DI procedures on null trials (steps.membership holds the per-clip MIA; steps.reporting
+words and sums them up)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from audio_di.blind import audio_statistics, shift_test
-from audio_di.corpus.manifest import corpus_batches
 from audio_di.di.designs import (
     collection_auc,
     collection_auc_interval,
@@ -33,6 +31,7 @@ from audio_di.di.engine import (
     Works,
     dataset_inference,
     one_sided,
+    shift_test,
     works_of,
 )
 from audio_di.di.verdict import DETECTED, INCONCLUSIVE, adjust, unresolved, verdict
@@ -54,32 +53,6 @@ from audio_di.tables import (
 log = logging.getLogger(__name__)
 # Artist resamples behind the collection AUC's interval.
 COLLECTION_AUC_DRAWS = 2000
-
-# Audio per batch of the blind statistics: their spectrograms take about 100 bytes a sample,
-# so a batch needs some 25 MB whatever the corpus's size; larger batches are no faster
-# (benchmarks/audio_statistics_memory.py).
-STATISTICS_BATCH_SAMPLES = 2**18
-
-
-def corpus_statistics(
-    manifest_path: str | Path,
-    splits: pd.DataFrame,
-    sample_rate: int,
-    batch_samples: int = STATISTICS_BATCH_SAMPLES,
-) -> pd.DataFrame:
-    """Audio statistics of every evaluated clip, for the blind baseline, read and computed in
-    batches of `batch_samples` samples; a clip's row does not depend on its batch."""
-    clip_ids = evaluation_sets(splits)["clip_id"].reset_index(drop=True)
-    # One array filled batch by batch: small tables kept from batch to batch would pin the
-    # allocator's heap, which would then grow with every batch.
-    values = np.empty((len(clip_ids), len(SHIFT_STATISTICS)))
-    start = 0
-    for audio in corpus_batches(manifest_path, clip_ids, sample_rate, batch_samples):
-        stats = audio_statistics(audio, sample_rate)[list(SHIFT_STATISTICS)]
-        values[start : start + len(audio)] = stats.to_numpy()
-        start += len(audio)
-    return pd.concat([clip_ids, pd.DataFrame(values, columns=list(SHIFT_STATISTICS))], axis=1)
-
 
 # What model_dataset_inference returns, by key: the tables of results/di/models/<model>/.
 DI_TABLES = {
