@@ -73,20 +73,25 @@ def works_for(corpus, artist):
 
 
 # Job priorities order only the jobs that are ready at once: they change the wall time, not
-# a byte of output. The longest jobs go first, so that no core is left with one long job at
-# the end of a stage (longest processing time first).
+# a byte of output. The longest jobs, and the chains of them, go first, so that no core is
+# left with one long job at the end of a stage (longest processing time first). A priority
+# does not pass to a job's inputs, so each job of a chain carries it.
 
 
 def render_priority(wildcards):
-    """A polyphonic score (MusicXML, Humdrum) renders several times slower per work than an
-    ABC tune: for 40 works, bach 51 s and palestrina 56 s against 6-34 s for the tunes."""
+    """The render's expected cost: its works, a polyphonic score (MusicXML, Humdrum) counting
+    2.5 ABC tunes (measured: bach 51 s and palestrina 56 s for 200 works; the tunes 29-31 s
+    for the 300 filler works, 24-32 s for 200)."""
     sources = get_artist(wildcards.artist).sources
-    return 0 if all(source.endswith(".abc") for source in sources) else 1
+    tune = all(source.endswith(".abc") for source in sources)
+    return works_for(wildcards.corpus, wildcards.artist) * (2 if tune else 5)
 
 
-def train_priority(wildcards):
-    """A model that others are fine-tuned from heads the study's longest chain of jobs."""
-    return int(any(spec.get("base") == wildcards.model for spec in MODELS.values()))
+def chain_priority(wildcards):
+    """1 for a fine-tuned model and the base it starts from: the base's training, then the
+    fine-tune and its features are the study's longest chain of jobs."""
+    fine_tuned = "base" in MODELS[wildcards.model]
+    return int(fine_tuned or any(spec.get("base") == wildcards.model for spec in MODELS.values()))
 
 
 def manifest_of(corpus):

@@ -32,6 +32,8 @@ rule di_model:
     params:
         di=canonical(config["di"]),
         seed=config["seed"],
+    # The analysis's longest jobs: before the MIA and its figures.
+    priority: 1
     conda:
         STUDY_ENV
     log:

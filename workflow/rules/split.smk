@@ -32,6 +32,7 @@ rule model_splits:
         member_works=lambda wc: member_works(wc.model),
         min_works=MIN_WORKS,
         seed=config["seed"],
+    priority: chain_priority
     localrule: True
     conda:
         STUDY_ENV

@@ -20,7 +20,7 @@ rule train:
         base=lambda wc: base_folder(wc.model),
         seed=config["seed"],
     threads: 1
-    priority: train_priority
+    priority: chain_priority
     resources:
         gpu=gpu_jobs,
     conda:
