@@ -87,11 +87,31 @@ def render_priority(wildcards):
     return works_for(wildcards.corpus, wildcards.artist) * (2 if tune else 5)
 
 
+def training_cost(model):
+    """A training job's length in clip passes (epochs x clips), estimated from the config. A
+    folder corpus's works are unknown before its manifest is read: there the filler counts."""
+    regime = training_regime(model)
+    corpus = MODELS[model]["corpus"]
+    clips = regime["filler_clips"]
+    if regime["members"] and CORPORA[corpus]["kind"] == "music21":
+        split = config["splits"][corpus]
+        members = shadow_artists(corpus) if model in SHADOWS else split["members"]
+        for artist in members:
+            works = works_for(corpus, artist) * (1 - split["heldout_fraction"])
+            works = min(works, member_works(model) or works)
+            clips += works * CORPORA[corpus]["max_clips_per_work"]
+    return regime["epochs"] * clips
+
+
 def chain_priority(wildcards):
-    """1 for a fine-tuned model and the base it starts from: the base's training, then the
-    fine-tune and its features are the study's longest chain of jobs."""
-    fine_tuned = "base" in MODELS[wildcards.model]
-    return int(fine_tuned or any(spec.get("base") == wildcards.model for spec in MODELS.values()))
+    """The training from this model on: its own, and that of its longest fine-tune, which
+    must wait for it (a base and its fine-tune are the study's longest chain)."""
+
+    def chain(model):
+        tunes = [name for name, spec in MODELS.items() if spec.get("base") == model]
+        return training_cost(model) + max(map(chain, tunes), default=0)
+
+    return round(chain(wildcards.model))
 
 
 def manifest_of(corpus):

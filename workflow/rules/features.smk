@@ -15,7 +15,6 @@ rule features:
         only=lambda wc: MODELS[wc.model].get("attacks"),
         shard=lambda wc: [int(wc.shard), FEATURE_SHARDS],
     threads: 1
-    priority: chain_priority
     resources:
         gpu=gpu_jobs,
         # What one shard needs of a multi-billion-parameter model; profiles can override it.
