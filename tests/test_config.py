@@ -220,3 +220,32 @@ def test_the_workflow_pins_the_math_libraries_over_what_it_finds(tmp_path):
     assert found == {**PINNED_MATH, "HOME": "/home/x"}
     smk = (ROOT / "workflow/rules/common.smk").read_text()
     assert "\npin_math()\n" in smk
+
+
+def job_priorities(log: str) -> dict[tuple[str, str], int]:
+    """(rule, wildcards) -> priority of each job a dry run lists (0 where it prints none)."""
+    found = {}
+    for block in log.split("\nrule ")[1:]:
+        rule = block.split(":", 1)[0]
+        fields = dict(
+            line.strip().split(": ", 1) for line in block.splitlines()[1:] if ": " in line
+        )
+        found[rule, fields.get("wildcards", "")] = int(fields.get("priority", 0))
+    return found
+
+
+def test_priorities_start_the_longest_chain_and_the_costliest_renders_first(tmp_path):
+    """Priorities change the order of ready jobs, never an output (docs/running.md)."""
+    code, log = dry_run(params(), tmp_path)
+    assert code == 0, log[-3000:]
+    priority = job_priorities(log)
+    train = {w.removeprefix("model="): p for (r, w), p in priority.items() if r == "train"}
+    ar = [p for model, p in train.items() if model.startswith("ar_")]
+    # The base heads the chain, its long fine-tune follows, then the short one.
+    assert train["diffusion_base"] > train["diffusion_at_scale"] > train["diffusion_overfit"]
+    assert train["diffusion_overfit"] > max(ar)
+    assert priority["model_splits", "model=diffusion_base"] == train["diffusion_base"]
+    renders = {w.split("artist=")[1]: p for (r, w), p in priority.items() if r == "render_artist"}
+    scores = [renders.pop("bach"), renders.pop("palestrina")]
+    assert min(scores) > max(renders.values())
+    assert priority["di_model", "model=ar_at_scale"] > priority["mia", ""]

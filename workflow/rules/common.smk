@@ -88,8 +88,11 @@ def render_priority(wildcards):
 
 
 def training_cost(model):
-    """A training job's length in clip passes (epochs x clips), estimated from the config. A
-    folder corpus's works are unknown before its manifest is read: there the filler counts."""
+    """A training job's length in clip passes (epochs x clips), estimated from the config; 0
+    for a pretrained model, which is not trained here. A folder corpus's works are unknown
+    before its manifest is read: there the filler counts."""
+    if "regime" not in MODELS[model]:
+        return 0
     regime = training_regime(model)
     corpus = MODELS[model]["corpus"]
     clips = regime["filler_clips"]
