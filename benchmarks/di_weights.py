@@ -44,7 +44,7 @@ from audio_di.di.engine import WEIGHTED, DISettings, dataset_inference
 from audio_di.di.weights import separation, work_means
 from audio_di.io import read_table
 from audio_di.steps.analysis import collections
-from audio_di.tables import AUDIO_STATISTICS, FEATURES, MEMBER_SIGNS, SPLITS
+from audio_di.tables import AUDIO_STATISTICS, FEATURES, SPLITS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,10 +74,11 @@ def candidates(
             for k, w in found.items()}  # fmt: skip
 
 
-def ceiling(x: np.ndarray, suspect_works: int, signs: np.ndarray, names: list[str]) -> dict:
-    """Effects (pooled within-set SD) of the best single oriented feature and of the best
-    non-negative combination, max over w >= 0 of w'mu / sqrt(w' S w), with their z-test p."""
-    x = np.where(np.isfinite(x), x, np.nanmean(x, axis=0)) * signs
+def ceiling(x: np.ndarray, suspect_works: int, names: list[str]) -> dict:
+    """Effects (pooled within-set SD) of the best single feature and of the best non-negative
+    combination, max over w >= 0 of w'mu / sqrt(w' S w), with their z-test p, from a
+    collection's member-oriented work means x (suspect works first)."""
+    x = np.where(np.isfinite(x), x, np.nanmean(x, axis=0))
     s, v = x[:suspect_works], x[suspect_works:]
     mu = s.mean(axis=0) - v.mean(axis=0)
     cov = (np.cov(s, rowvar=False) * (len(s) - 1) + np.cov(v, rowvar=False) * (len(v) - 1)) / (
@@ -146,8 +147,7 @@ def main() -> None:
                                                   np.concatenate(nonmember_p))  # fmt: skip
             rows[name] = row
         print(pd.DataFrame(rows).T.round(4).to_string(), flush=True)
-        signs = np.array([features.attrs[MEMBER_SIGNS][c] for c in columns], float)
-        tops = {c.artist: ceiling(c.works.x, c.works.suspect_works, signs, columns)
+        tops = {c.artist: ceiling(c.works.x, c.works.suspect_works, columns)
                 for c in found if c.status == "member"}  # fmt: skip
         print("ceiling (effects in SD, labels seen):")
         print(pd.DataFrame(tops).T.round(4).to_string(), flush=True)

@@ -2,6 +2,7 @@ from dataclasses import replace
 
 import di_calibration
 import di_candidates
+import di_weights
 import numpy as np
 import pandas as pd
 import pytest
@@ -351,3 +352,21 @@ def test_the_collection_auc_interval_resamples_artists():
     auc = collection_auc(np.concatenate(mixed), np.concatenate(nonmember))
     lo, hi = collection_auc_interval(mixed, nonmember, 500, np.random.default_rng(1))
     assert lo < auc < hi and hi - lo > 0.1
+
+
+def test_the_ceiling_finds_what_two_correlated_features_give_together():
+    """benchmarks/di_weights.py's ceiling: where the signal sits in two features and one of
+    them carries the other's noise, their best non-negative combination beats either alone,
+    and a reversed feature gets no weight (the combination never falls below the best one)."""
+    rng = np.random.default_rng(0)
+    n = 100
+    x = rng.normal(size=(2 * n, 4))
+    x[:, 1] = 0.6 * x[:, 0] + 0.8 * x[:, 1]
+    x[:n, 0] += 0.3
+    x[:n, 2] += 0.3
+    x[:n, 3] -= 0.5  # reversed: a member-oriented feature that moves away from training
+    top = di_weights.ceiling(x, n, ["a", "b", "c", "d"])
+    assert top["feature"] in ("a", "c") and top["best combination"] > top["best feature"] + 0.05
+    assert top["its p "] < top["its p"]
+    alone = di_weights.ceiling(x[:, [0, 3]], n, ["a", "d"])
+    assert alone["best combination"] == pytest.approx(alone["best feature"], abs=1e-3)
