@@ -19,8 +19,8 @@ minus validation means, in pooled within-set SD) of its best single feature, and
 non-negative combination of all of them, chosen on the very labels under test. No test may
 choose so (its p-value would not be valid); where even that effect is small, no weighting of
 these features can detect the artist, and the lever is the model's signal. Beside each, the
-one-sided p that a z-test would give that effect at the artist's works a side,
-1 - Phi(d sqrt(n/2)).
+works a side at which a one-sided z-test at 0.01 would reach that effect, 2 (z_0.99 / d)^2:
+a size, not a p-value, since the weights saw the labels.
 
 Reads params.yaml (with `--overlay` merged over it, as the study ran), results/features,
 results/splits/models and results/blind of the folder; writes nothing.
@@ -76,8 +76,9 @@ def candidates(
 
 def ceiling(x: np.ndarray, suspect_works: int, names: list[str]) -> dict:
     """Effects (pooled within-set SD) of the best single feature and of the best non-negative
-    combination, max over w >= 0 of w'mu / sqrt(w' S w), with their z-test p, from a
-    collection's member-oriented work means x (suspect works first)."""
+    combination, max over w >= 0 of w'mu / sqrt(w' S w), with the works a side each would
+    need for a z-test at 0.01, from a collection's member-oriented work means x (suspect
+    works first)."""
     x = np.where(np.isfinite(x), x, np.nanmean(x, axis=0))
     s, v = x[:suspect_works], x[suspect_works:]
     mu = s.mean(axis=0) - v.mean(axis=0)
@@ -97,14 +98,17 @@ def ceiling(x: np.ndarray, suspect_works: int, names: list[str]) -> dict:
     start = np.maximum(single, 0) + 1e-3
     best = minimize(lambda w: -effect(w), start, bounds=[(0, None)] * len(mu), method="L-BFGS-B")
     combined = max(effect(best.x), single.max())
-    n = min(len(s), len(v))
+
+    def works_needed(d):
+        return 2 * (norm.isf(0.01) / d) ** 2 if d > 0 else np.inf
+
     return {
-        "works a side": n,
+        "works a side": min(len(s), len(v)),
         "feature": names[int(single.argmax())],
         "best feature": single.max(),
-        "its p": norm.sf(single.max() * np.sqrt(n / 2)),
+        "works needed (feature)": works_needed(single.max()),
         "best combination": combined,
-        "its p ": norm.sf(combined * np.sqrt(n / 2)),
+        "works needed (combination)": works_needed(combined),
     }
 
 

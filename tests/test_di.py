@@ -367,6 +367,6 @@ def test_the_ceiling_finds_what_two_correlated_features_give_together():
     x[:n, 3] -= 0.5  # reversed: a member-oriented feature that moves away from training
     top = di_weights.ceiling(x, n, ["a", "b", "c", "d"])
     assert top["feature"] in ("a", "c") and top["best combination"] > top["best feature"] + 0.05
-    assert top["its p "] < top["its p"]
+    assert top["works needed (combination)"] < top["works needed (feature)"]
     alone = di_weights.ceiling(x[:, [0, 3]], n, ["a", "d"])
     assert alone["best combination"] == pytest.approx(alone["best feature"], abs=1e-3)
