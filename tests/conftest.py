@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
+from filelock import FileLock
 from snakemake.utils import update_config
 
 from audio_di.models import PRETRAINED, train_model
@@ -38,6 +39,18 @@ SHADOW = ROOT / "benchmarks/headline/shadow.yaml"
 # cluster (slurm_cluster.local_cluster sets its own): an empty config, which scontrol refuses
 # at once.
 os.environ["SLURM_CONF"] = os.devnull
+
+
+def pytest_collection_modifyitems(items):
+    """pytest-xdist (pyproject.toml's `-n`, `--dist loadfile`) deals whole modules to its
+    workers in this order, taking more as few tests are left. The modules that use the smoke
+    study: the one with the fewest tests first, so that one worker builds the study and then
+    takes more modules soon; the others last, when the study is built (`smoke_study`)."""
+    smoke = Counter(item.path for item in items if "smoke_study" in item.fixturenames)
+    if smoke:
+        first = min(smoke, key=smoke.get)
+        items.sort(key=lambda item: 0 if item.path == first else 1 + (item.path in smoke))
+
 
 # -- tiny embedded models -----------------------------------------------------------------------
 
@@ -277,8 +290,23 @@ def smoke_study(tmp_path_factory) -> Path:
     """The project with the smoke study as params.yaml, reproduced with `dvc repro` (what
     `make study` runs), committed and pushed to a local-folder remote next to it. The one
     complete run of the smoke study: tests that read its results, rerun it dry or compare
-    another run with it share this one. Tests that change the repository restore it."""
-    base = tmp_path_factory.mktemp("smoke_study")
+    another run with it share this one, on every xdist worker. Tests that change the
+    repository restore it, and change nothing that a test elsewhere reads meanwhile."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this run's folder, which holds each worker's own
+    base /= "smoke_study"
+    # The first worker to get here builds it; the others wait, then use it.
+    with FileLock(f"{base}.lock"):
+        done = base / "done"
+        if not done.exists():
+            shutil.rmtree(base, ignore_errors=True)  # a build that failed on another worker
+            build_smoke_study(base)
+            done.touch()
+    return base / "one"
+
+
+def build_smoke_study(base: Path) -> None:
     repo = base / "one"
     for name in PROJECT_FILES:
         source, target = ROOT / name, repo / name
@@ -295,4 +323,3 @@ def smoke_study(tmp_path_factory) -> Path:
     (base / "repro.log").write_text(run(repo, "dvc", "repro"))
     commit(repo, "study")
     run(repo, "dvc", "push")
-    return repo

@@ -35,6 +35,10 @@ SNAKEMAKE_OPTIONS = [
     "--default-resources",
     "mem_mb=1000",
     "runtime=30",
+    # The test's jobs take seconds: the first status check after 2 s, not the profile's 10
+    # (each later check waits 10 s more while nothing has finished).
+    "--slurm-init-seconds-before-status-checks",
+    "2",
 ]
 
 
