@@ -114,9 +114,9 @@ def verdict(
     weighted test, the shadow model weighs none above 0), when the blind
     test finds the sets differ in audio statistics (so a difference in the membership
     features could be that shift, not training), when the two-sided test finds the sets
-    differ but the one-sided test does not (they differ, but not the way training would push
-    them), or when a negative comes from fewer works than a test needs for 80% power against
-    `settings.smallest_effect`."""
+    differ but the one-sided test does not (the reason says whether the suspect works lean
+    the member way, one-sided p < 1/2, or the other), or when a negative comes from fewer
+    works than a test needs for 80% power against `settings.smallest_effect`."""
     alpha = settings.alpha
     if degenerate(works):
         return INCONCLUSIVE, "degenerate features: no feature varies over the works"
@@ -135,10 +135,16 @@ def verdict(
     if p < alpha:
         return DETECTED, f"p = {result.p:.3g}{adjusted} < alpha {alpha}"
     if two_sided is not None and two_sided < alpha:
+        # A one-sided p below 1/2 is a lean the member way, which the two-sided test may only
+        # have had more power to find: not a reversal.
+        how = (
+            "and lean the way training would push them, but not enough for the one-sided test"
+            if result.p < 0.5
+            else "but not in the direction training would push them"
+        )
         return INCONCLUSIVE, (
-            f"the sets differ ({DIAGNOSTIC} two-sided p = {two_sided:.3g} < alpha {alpha}), but "
-            f"not in the direction training would push them (one-sided p = {result.p:.3g}"
-            f"{adjusted})"
+            f"the sets differ ({DIAGNOSTIC} two-sided p = {two_sided:.3g} < alpha {alpha}), "
+            f"{how} (one-sided p = {result.p:.3g}{adjusted})"
         )
     needed = works_needed(settings.smallest_effect, alpha)
     fewest = min(works.suspect_works, works.validation_works)
