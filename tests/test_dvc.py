@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, clone, commit, jobs_run, run
+from conftest import ROOT, clone, commit, jobs_run, planned_jobs, run
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +79,23 @@ def test_di_change_reruns_only_the_analysis(two):
     plots = json.loads(run(repo, "dvc", "plots", "diff", "HEAD~1", "HEAD", "--json"))
     curve = plots["data"]["results/di/pvalue_vs_n.csv"][0]
     assert set(curve["revisions"]) == {"HEAD~1", "HEAD"}
+
+
+def test_a_library_change_reruns_the_jobs_that_run_it_and_no_other(two):
+    """DVC reruns the analysis stage when the DI library changes; Snakemake then redoes the
+    jobs whose scripts import it (each rule's `code` param), not the MIA or the shadow
+    weights, whose code did not change."""
+    repo = two[0]
+    path = repo / "src/audio_di/di/verdict.py"
+    original = path.read_text()
+    try:
+        path.write_text(original + "# a change to the verdict's code\n")
+        assert set(json.loads(run(repo, "dvc", "status", "--json"))) == {"analysis"}
+        planned = planned_jobs(run(repo, "snakemake", "--cores", "1", "--dry-run"))
+        assert {"di_model", "di_collect", "headline_metrics", "figure_roc"} <= set(planned)
+        assert not {"mia", "shadow_weights"} & set(planned) and not GPU_PART & set(planned)
+    finally:
+        path.write_text(original)
 
 
 # What each of dvc.yaml's plots draws one line of (and one per revision).

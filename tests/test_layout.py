@@ -5,9 +5,9 @@ audio_di), so that `dvc status` names a stage when, and only when, its code chan
 
 from __future__ import annotations
 
-import ast
 import inspect
 import re
+import shutil
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -15,36 +15,12 @@ import pytest
 import yaml
 from conftest import ROOT
 
+import audio_di.imports
+from audio_di.imports import SRC, closure, code_digest, imports, module_file
 from audio_di.steps.reporting import headline
 
-SRC = ROOT / "src"
 RULES = ROOT / "workflow/rules"
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-
-
-def module_file(name: str) -> Path | None:
-    """The file of an audio_di module or package, None for a name that is not one."""
-    base = SRC.joinpath(*name.split("."))
-    for path in (base / "__init__.py", base.with_suffix(".py")):
-        if path.is_file():
-            return path
-    return None
-
-
-def imports(source: str) -> set[str]:
-    """The audio_di modules that code imports, wherever the import statement sits (inside a
-    function too): `from audio_di.x import y` imports audio_di.x.y where y is a module, and
-    audio_di.x where it is not."""
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            modules = {f"{node.module}.{alias.name}" for alias in node.names}
-            modules = {name for name in modules if module_file(name)}
-            # `from package import module` needs the package only as the modules' parent.
-            names |= modules if len(modules) == len(node.names) else modules | {node.module}
-    return {name for name in names if name.startswith("audio_di") and module_file(name)}
 
 
 def smk_imports(path: Path) -> set[str]:
@@ -59,22 +35,6 @@ def module_names() -> list[str]:
         parts = path.relative_to(SRC).with_suffix("").parts
         names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return names
-
-
-def closure(roots: set[str]) -> set[Path]:
-    """Files that run when the modules `roots` are imported: the modules, the packages above
-    them (Python runs a package's __init__ before its modules), and what those import."""
-    seen: set[str] = set()
-    todo = list(roots)
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        parts = name.split(".")
-        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
-        todo += imports(module_file(name).read_text())
-    return {module_file(name) for name in seen}
 
 
 def stage_rule_files(stage: dict) -> list[Path]:
@@ -203,3 +163,16 @@ def test_seeding_marks_the_features_stage_and_the_headline_text_does_not():
     the headline's wording is analysis only."""
     assert "features" in stages_listing(SRC / "audio_di/seeding.py")
     assert stages_listing(Path(inspect.getsourcefile(headline))) == {"analysis"}
+
+
+def test_a_scripts_code_digest_follows_the_library_files_it_imports(tmp_path, monkeypatch):
+    """The `code` param of a rule (workflow/rules/common.smk) changes with a module its script
+    imports, however deep, and not with one it does not."""
+    copy = tmp_path / "src"
+    shutil.copytree(SRC / "audio_di", copy / "audio_di")
+    monkeypatch.setattr(audio_di.imports, "SRC", copy)
+    di, train = (ROOT / f"workflow/scripts/{name}.py" for name in ("di_model", "train"))
+    before = code_digest(di), code_digest(train)
+    verdict = copy / "audio_di/di/verdict.py"
+    verdict.write_text(verdict.read_text() + "# changed\n")
+    assert code_digest(di) != before[0] and code_digest(train) == before[1]

@@ -5,6 +5,7 @@ from snakemake.utils import validate
 
 from audio_di.config import MIN_WORKS, MODEL_SETTINGS, check_study, pin_math
 from audio_di.corpus.artists import get_artist
+from audio_di.imports import code_digest
 
 validate(config, "../schemas/params.schema.yaml")
 check_study(config)
@@ -34,6 +35,13 @@ wildcard_constraints:
 # Rules that only join tables or draw a figure say `localrule: True`: they run where
 # Snakemake runs, never through a cluster executor, where a queue wait would cost more than
 # the job.
+
+
+def code(script):
+    """A rule's `code` param: the digest of the audio_di code its script runs. Snakemake
+    reruns a job when its script changes, and through this param when that code does; DVC
+    reruns the stage for the same change (dvc.yaml)."""
+    return code_digest(os.path.join(workflow.basedir, "workflow/scripts", script))
 
 
 def canonical(value):

@@ -9,6 +9,7 @@ rule render_artist:
         clip_seconds=lambda wc: CORPORA[wc.corpus]["clip_seconds"],
         sample_rate=lambda wc: CORPORA[wc.corpus]["sample_rate"],
         seed=config["seed"],
+        code=code("render_artist.py"),
     priority: render_priority
     conda:
         STUDY_ENV
@@ -37,6 +38,8 @@ rule corpus_manifest:
         failures="data/corpus/{corpus}/failures.csv",
     wildcard_constraints:
         corpus=corpora_of_kind("music21"),
+    params:
+        code=code("corpus_manifest.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -62,6 +65,7 @@ rule folder_corpus:
         clip_seconds=lambda wc: CORPORA[wc.corpus]["clip_seconds"],
         sample_rate=lambda wc: CORPORA[wc.corpus]["sample_rate"],
         max_clips_per_file=lambda wc: CORPORA[wc.corpus].get("max_clips_per_file"),
+        code=code("folder_corpus.py"),
     conda:
         STUDY_ENV
     log:

@@ -8,6 +8,8 @@ rule shadow_weights:
         "results/di/weights/{model}.csv",
     wildcard_constraints:
         model="|".join(SHADOWS) or "(?!)",
+    params:
+        code=code("shadow_weights.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -32,6 +34,7 @@ rule di_model:
     params:
         di=canonical(config["di"]),
         seed=config["seed"],
+        code=code("di_model.py"),
     # The analysis's longest jobs: before the MIA and its figures.
     priority: 1
     conda:
@@ -74,6 +77,7 @@ rule di_collect:
         ),
     params:
         alpha=config["di"]["alpha"],
+        code=code("di_collect.py"),
     localrule: True
     conda:
         STUDY_ENV

@@ -14,6 +14,7 @@ rule features:
         reference=lambda wc: reference_spec(wc.model),
         only=lambda wc: MODELS[wc.model].get("attacks"),
         shard=lambda wc: [int(wc.shard), FEATURE_SHARDS],
+        code=code("features.py"),
     threads: 1
     resources:
         gpu=gpu_jobs,
@@ -39,6 +40,8 @@ rule merge_features:
         ),
     output:
         "results/features/{model}.parquet",
+    params:
+        code=code("merge_features.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -58,6 +61,7 @@ rule audio_statistics:
         "results/blind/{corpus}_stats.parquet",
     params:
         sample_rate=lambda wc: CORPORA[wc.corpus]["sample_rate"],
+        code=code("audio_statistics.py"),
     conda:
         STUDY_ENV
     log:

@@ -4,6 +4,8 @@ rule figure_roc:
         metrics="results/mia/metrics.csv",
     output:
         report("results/figures/roc.png", caption="../report/roc.rst", category="Membership inference"),
+    params:
+        code=code("figure_roc.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -22,6 +24,8 @@ rule figure_auc_heatmap:
             caption="../report/auc_heatmap.rst",
             category="Membership inference",
         ),
+    params:
+        code=code("figure_auc_heatmap.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -42,6 +46,7 @@ rule figure_pvalue_vs_n:
         ),
     params:
         alpha=config["di"]["alpha"],
+        code=code("figure_pvalue_vs_n.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -64,6 +69,7 @@ rule headline_metrics:
         references={model: MODELS[model].get("reference") for model in ANALYSED},
         controls=reference_models(),
         methods=config["di"]["methods"],
+        code=code("headline_metrics.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -95,6 +101,8 @@ rule summary:
             category="Verdicts",
             labels={"table": "calibration", "view": "table"},
         ),
+    params:
+        code=code("summary.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -114,6 +122,7 @@ rule figure_headline:
         ),
     params:
         alpha=config["di"]["alpha"],
+        code=code("figure_headline.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -130,6 +139,7 @@ rule figure_null_qq:
         report("results/figures/null_qq.png", caption="../report/null_qq.rst", category="Dataset inference"),
     params:
         alpha=config["di"]["alpha"],
+        code=code("figure_null_qq.py"),
     localrule: True
     conda:
         STUDY_ENV
@@ -148,6 +158,8 @@ rule figure_contamination:
             caption="../report/contamination.rst",
             category="Dataset inference",
         ),
+    params:
+        code=code("figure_contamination.py"),
     localrule: True
     conda:
         STUDY_ENV

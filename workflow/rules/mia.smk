@@ -10,6 +10,7 @@ rule mia:
         models=ANALYSED,
         bootstrap=config["mia"]["bootstrap"],
         seed=config["seed"],
+        code=code("mia.py"),
     conda:
         STUDY_ENV
     log:

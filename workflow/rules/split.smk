@@ -9,6 +9,7 @@ rule split:
         filler_artists=lambda wc: CORPORA[wc.corpus].get("filler_artists", []),
         min_works=MIN_WORKS,
         seed=config["seed"],
+        code=code("split.py"),
     conda:
         STUDY_ENV
     log:
@@ -32,6 +33,7 @@ rule model_splits:
         member_works=lambda wc: member_works(wc.model),
         min_works=MIN_WORKS,
         seed=config["seed"],
+        code=code("model_splits.py"),
     priority: chain_priority
     localrule: True
     conda:

@@ -19,6 +19,7 @@ rule train:
         device=lambda wc: model_device(wc.model),
         base=lambda wc: base_folder(wc.model),
         seed=config["seed"],
+        code=code("train.py"),
     threads: 1
     priority: chain_priority
     resources:
