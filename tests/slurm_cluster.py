@@ -35,10 +35,11 @@ SNAKEMAKE_OPTIONS = [
     "--default-resources",
     "mem_mb=1000",
     "runtime=30",
-    # The test's jobs take seconds: the first status check after 2 s, not the profile's 10
-    # (each later check waits 10 s more while nothing has finished).
+    # The test's jobs take 10-20 s: the checks come 5, 20 and 45 s after a submission (the
+    # plugin waits 10 s longer each time nothing has finished), against the profile's 10, 30
+    # and 60.
     "--slurm-init-seconds-before-status-checks",
-    "2",
+    "5",
 ]
 
 
