@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+from functools import cache
 from pathlib import Path
 
 # The folder that holds the audio_di package the jobs import.
@@ -53,8 +54,14 @@ def closure(roots: set[str]) -> set[Path]:
         seen.add(name)
         parts = name.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]
-        todo += imports(module_file(name).read_text())
+        todo += _module_imports(module_file(name))
     return {module_file(name) for name in seen}
+
+
+@cache
+def _module_imports(path: Path) -> frozenset[str]:
+    # Every Snakemake start reads the closure of each rule's script: parse each file once.
+    return frozenset(imports(path.read_text()))
 
 
 def code_digest(script: Path) -> str:
