@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 import yaml
 from scipy.optimize import minimize, nnls
-from scipy.stats import norm
 from snakemake.utils import update_config
 
 from audio_di.di.designs import collection_auc, curve_points, pooled_collections
 from audio_di.di.engine import WEIGHTED, DISettings, dataset_inference
+from audio_di.di.verdict import works_needed
 from audio_di.di.weights import separation, work_means
 from audio_di.io import read_table
 from audio_di.steps.analysis import collections
@@ -98,17 +98,14 @@ def ceiling(x: np.ndarray, suspect_works: int, names: list[str]) -> dict:
     start = np.maximum(single, 0) + 1e-3
     best = minimize(lambda w: -effect(w), start, bounds=[(0, None)] * len(mu), method="L-BFGS-B")
     combined = max(effect(best.x), single.max())
-
-    def works_needed(d):
-        return 2 * (norm.isf(0.01) / d) ** 2 if d > 0 else np.inf
-
+    # 2 (z_0.99 / d)^2: the verdict's sample size at power 1/2.
     return {
         "works a side": min(len(s), len(v)),
         "feature": names[int(single.argmax())],
         "best feature": single.max(),
-        "works needed (feature)": works_needed(single.max()),
+        "works needed (feature)": works_needed(single.max(), 0.01, power=0.5),
         "best combination": combined,
-        "works needed (combination)": works_needed(combined),
+        "works needed (combination)": works_needed(combined, 0.01, power=0.5),
     }
 
 

@@ -176,3 +176,13 @@ def test_a_scripts_code_digest_follows_the_library_files_it_imports(tmp_path, mo
     verdict = copy / "audio_di/di/verdict.py"
     verdict.write_text(verdict.read_text() + "# changed\n")
     assert code_digest(di) != before[0] and code_digest(train) == before[1]
+
+
+def test_every_scripted_rules_code_param_digests_its_own_script():
+    """The script's name is written twice in a rule (`script:` and `code=code(...)`): a rule
+    whose param names another script would rerun on the wrong code."""
+    for path in RULES.glob("*.smk"):
+        for rule in re.split(r"(?m)^rule ", path.read_text())[1:]:
+            script = re.search(r'script:\s*"\.\./scripts/([\w.]+)"', rule)
+            if script:
+                assert f'code=code("{script[1]}")' in rule, f"{path.name}: {rule.split(':')[0]}"
