@@ -77,11 +77,13 @@ def test_closed_form_statistic_equals_refitting_scikit_learn_ridge(method):
         assert y @ g @ y == pytest.approx(total / len(assign), abs=1e-10)
 
 
-def test_oriented_p_value_is_fishers_combination_of_per_feature_permutation_tests():
+@pytest.mark.parametrize("tied", [False, True])
+def test_oriented_p_value_is_fishers_combination_of_per_feature_permutation_tests(tied):
     """Against a hand computation: per feature, the suspect sum's share of relabellings
-    (the true one included) reaching it; then -sum log p ranked over the same relabellings."""
+    (the true one included) reaching it; then -sum log p ranked over the same relabellings.
+    Features of few values make many sums tie, and a tie counts as reaching."""
     rng = np.random.default_rng(10)
-    z = rng.normal(size=(9, 3))
+    z = rng.integers(0, 3, size=(9, 3)).astype(float) if tied else rng.normal(size=(9, 3))
     bank = label_bank(4, 9, 30, rng)
     labels = np.vstack([np.r_[np.ones(4), np.zeros(5)], bank])
     sums = labels @ z

@@ -233,3 +233,26 @@ def test_the_saved_config_does_not_depend_on_the_hash_seed():
         for seed in (1, 2, 3)
     }  # fmt: skip
     assert len(written) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "foreign"),
+    [("embedded_ar", "diffusers"), ("embedded_diffusion", "transformers.models.gpt2")],
+)
+def test_a_job_imports_only_its_model_family(kind, foreign, trained_tiny):
+    """Each library costs seconds at every job's start: the features step imports neither
+    diffusers, transformers' GPT-2 nor scikit-learn until a model needs them, and loading a
+    model leaves the other family's library out."""
+    code = (
+        "import sys; import audio_di.steps.features; "
+        "libraries = ('diffusers', 'transformers.models.gpt2', 'sklearn'); "
+        "before = [m for m in libraries if m in sys.modules]; "
+        "from audio_di.models import load_adapter; "
+        "load_adapter({'kind': sys.argv[1], 'source': sys.argv[2]}); "
+        "print(sorted(before), sys.argv[3] in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, kind, str(trained_tiny(kind)), foreign],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert out == ["[]", "False"]

@@ -20,10 +20,8 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from diffusers import DDPMScheduler, UNet2DModel
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
-from transformers import GPT2Config, GPT2LMHeadModel
 
 from audio_di.io import atomic_path, write_table
 from audio_di.models.base import (
@@ -34,6 +32,9 @@ from audio_di.models.base import (
 )
 from audio_di.models.frontend import FrameCodebook, MelFrontend
 from audio_di.tables import TRAINING_LOSS
+
+# diffusers and transformers are imported where a kind builds its network: each costs seconds
+# at the start of every job, and a job uses one model family only.
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -269,6 +270,8 @@ class EmbeddedDiffusion(EmbeddedModel, DiffusionAdapter):
 
     @classmethod
     def _library_configs(cls, config):
+        from diffusers import DDPMScheduler, UNet2DModel
+
         channels = list(config["block_out_channels"])
         shape = (config["frontend"]["n_mels"], config["frontend"]["frames"])
         factor = 2 ** (len(channels) - 1)
@@ -295,6 +298,8 @@ class EmbeddedDiffusion(EmbeddedModel, DiffusionAdapter):
         return {"net": _plain_config(net.config), "scheduler": _plain_config(scheduler.config)}
 
     def _build(self, config):
+        from diffusers import DDPMScheduler, UNet2DModel
+
         self.scheduler = DDPMScheduler.from_config(config["scheduler"])
         self.prediction_type = self.scheduler.config.prediction_type
         self.alphas_cumprod = self.scheduler.alphas_cumprod.clone()
@@ -338,6 +343,8 @@ class EmbeddedAR(EmbeddedModel, AutoregressiveAdapter):
 
     @classmethod
     def _library_configs(cls, config):
+        from transformers import GPT2Config
+
         net = GPT2Config(
             vocab_size=int(config["codebook_size"]) + len(config["artists"]) + 1,
             n_positions=int(config["frontend"]["frames"]),
@@ -354,6 +361,8 @@ class EmbeddedAR(EmbeddedModel, AutoregressiveAdapter):
         return {"net": net.to_dict()}
 
     def _build(self, config):
+        from transformers import GPT2Config, GPT2LMHeadModel
+
         self.vocab_size = int(config["codebook_size"])
         tokenizer = FrameCodebook(self.vocab_size, int(config["frontend"]["n_mels"]))
         return {"tokenizer": tokenizer, "net": GPT2LMHeadModel(GPT2Config.from_dict(config["net"]))}

@@ -7,8 +7,6 @@ import math
 
 import torch
 import torch.nn.functional as F
-from sklearn.cluster import KMeans
-from threadpoolctl import threadpool_limits
 
 from audio_di.audio import log_mel
 
@@ -61,6 +59,9 @@ class FrameCodebook(torch.nn.Module):
     def fit(self, frames: torch.Tensor, generator: torch.Generator) -> None:
         """k-means on (points, dim) with k-means++ starts (scikit-learn), seeded from
         `generator`."""
+        from sklearn.cluster import KMeans
+        from threadpoolctl import threadpool_limits
+
         size = len(self.centres)
         if len(frames) < size:
             raise ValueError(f"codebook_size {size} exceeds the {len(frames)} training frames")

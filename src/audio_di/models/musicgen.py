@@ -22,7 +22,6 @@ from typing import Self
 
 import pandas as pd
 import torch
-from transformers.modeling_outputs import BaseModelOutput
 
 from audio_di.models.base import AutoregressiveAdapter
 from audio_di.models.pretrained import (
@@ -137,6 +136,8 @@ class MusicGen(AutoregressiveAdapter):
     def logits(self, codes: torch.Tensor, cond: dict[str, torch.Tensor]) -> torch.Tensor:
         """Log-softmax (batch, K, frames, vocab_size): entry [b, k, s] is the distribution of
         codes[b, k, s], read at delayed position s + k."""
+        from transformers.modeling_outputs import BaseModelOutput
+
         batch, books, frames = codes.shape
         ids = self.delayed_input(codes).reshape(batch * books, -1)
         out = self.model(
