@@ -117,6 +117,44 @@ def test_only_the_needed_seconds_are_rendered():
     assert np.isclose(np.abs(audio).max(), music21_render.PEAK)
 
 
+@pytest.mark.parametrize("work_id", ["palestrina/Agnus_01", "palestrina/Kyrie_10"])
+def test_a_humdrum_opening_plays_as_the_whole_file(work_id, monkeypatch):
+    """The opening alone gives the MIDI bytes of the whole file's parse, without parsing
+    the whole file."""
+    palestrina, piece = ARTISTS["palestrina"], work(work_id)
+    whole = music21_render.score_to_midi(music21_render.parse_work(piece), palestrina, 12.0)
+
+    def unread(w):
+        raise AssertionError("the whole file was parsed")
+
+    monkeypatch.setattr(music21_render, "parse_work", unread)
+    assert music21_render.opening_midi(piece, palestrina, 12.0) == whole
+
+
+def test_an_opening_too_short_for_the_seconds_asked_falls_back_to_the_whole_file():
+    palestrina, piece = ARTISTS["palestrina"], work("palestrina/Agnus_01")
+    whole = music21_render.score_to_midi(music21_render.parse_work(piece), palestrina, 60.0)
+    assert music21_render.opening_midi(piece, palestrina, 60.0) == whole
+
+
+def test_only_a_plain_humdrum_file_is_cut_to_its_opening():
+    spines = "**kern\t**kern\n*M2/2\t*M2/2\n"
+    measures = "".join(f"={i}\t={i}\n2c\t2e\n2d\t2f\n" for i in range(1, 6))
+    plain = spines + measures + "*-\t*-\n!!!COM: someone\n"
+    head = music21_render.humdrum_head(plain, 3)
+    assert head == spines + measures.split("=4")[0] + "*-\t*-\n!!!COM: someone\n"
+    assert music21_render.humdrum_head(plain, 5) is None  # nothing to cut
+    later = {
+        "a tempo": "*MM60\t*MM60\n",
+        "a split spine": "*\t*^\n",
+        "a repeat": "=:|!\t=:|!\n",
+        "a section expansion": "*>A\t*>A\n",
+    }
+    for name, line in later.items():
+        text = plain.replace("=5\t=5\n", line + "=5\t=5\n")
+        assert music21_render.humdrum_head(text, 3) is None, name
+
+
 def test_a_malformed_work_is_reported_and_replaced(tmp_path, monkeypatch):
     # This reel's repeat signs do not pair up; music21 cannot expand them.
     bad, good = work("ryans_mammoth/BoyneHuntReel"), work("ryans_mammoth/AcaciaReel")

@@ -142,6 +142,29 @@ def _soundfont() -> bytes:
     return (Path(spec.submodule_search_locations[0]) / "TimGM6mb.sf2").read_bytes()
 
 
+# How many measures of a Humdrum file are parsed first (score_opening): at least 16 s at
+# the slowest tempo and meter of the Humdrum artists (Palestrina, 2/2 at 120 bpm).
+HEAD_MEASURES = 16
+# Lines after the opening that could change how it sounds: tempo, section expansions, spine
+# splits, joins and exchanges, and repeat barlines.
+_HUMDRUM_CONTEXT = re.compile(r"(?:^|\t)\*(?:MM|>|\^|v|x|\+)|^=.*:", re.MULTILINE)
+
+
+def humdrum_head(text: str, measures: int) -> str | None:
+    """The first `measures` measures of a Humdrum file as a file of its own, its reference
+    records kept; None where the file is no longer, or holds a line that may change how
+    the opening sounds (_HUMDRUM_CONTEXT). Humdrum lists a score's events in time order, so
+    the opening parses alone into the same notes as in the whole file."""
+    lines = text.splitlines()
+    barlines = [i for i, line in enumerate(lines) if line.startswith("=")]
+    if len(barlines) <= measures or _HUMDRUM_CONTEXT.search(text):
+        return None
+    cut = barlines[measures]
+    end = "\t".join(["*-"] * (lines[cut].count("\t") + 1))
+    records = [line for line in lines[cut:] if line.startswith("!!!")]
+    return "\n".join([*lines[:cut], end, *records]) + "\n"
+
+
 def parse_work(work: Work) -> stream.Score:
     """The work's score as music21 parses it (one tune only for ABC collections)."""
     if work.number is not None:
@@ -168,8 +191,15 @@ def _quarter_offset_at(parts: list[stream.Stream], seconds: float) -> float:
     return end
 
 
-def score_to_midi(score: stream.Score, artist: Artist, seconds: float) -> bytes:
-    """MIDI of the first `seconds` of the score (repeats expanded), on the artist's programs."""
+class ShortOpening(Exception):
+    """A score's opening that ends before the seconds asked of it."""
+
+
+def score_to_midi(
+    score: stream.Score, artist: Artist, seconds: float, opening: bool = False
+) -> bytes:
+    """MIDI of the first `seconds` of the score (repeats expanded), on the artist's programs.
+    Where the score is only the `opening` of a work, raises ShortOpening if it ends first."""
     # Time and key signatures do not sound (notes carry their accidentals), and music21's ABC
     # reader can share one TimeSignature between two measures, which breaks MIDI export.
     for inner in list(score.recurse(streamsOnly=True, includeSelf=True)):
@@ -187,7 +217,10 @@ def score_to_midi(score: stream.Score, artist: Artist, seconds: float) -> bytes:
         part.insert(0, voice)
     if not any(part[tempo.MetronomeMark] for part in parts):
         parts[0].insert(0, tempo.MetronomeMark(number=artist.default_bpm))
+    end = max(part.highestTime for part in parts)
     limit = _quarter_offset_at(parts, seconds)
+    if opening and limit >= end:
+        raise ShortOpening(f"the opening ends at {end} quarter notes, before {seconds} s")
     cut = stream.Score()
     for part in parts:
         cut.insert(0, part.getElementsByOffset(0, limit, includeEndBoundary=False).stream())
@@ -203,6 +236,24 @@ def render_midi(midi_bytes: bytes, sample_rate: int) -> np.ndarray:
     return audio * np.float32(PEAK / peak) if peak > 0 else audio
 
 
+def opening_midi(work: Work, artist: Artist, seconds: float) -> bytes:
+    """score_to_midi of the work's first `seconds`. A Humdrum file is parsed in its first
+    HEAD_MEASURES measures where humdrum_head allows it and they last long enough, and whole
+    otherwise: the parse of a Palestrina movement took half of its render."""
+    if work.number is None and work.source.endswith(".krn"):
+        # Decoded as music21 decodes a Humdrum file.
+        text = (CORPUS_ROOT / work.source).read_text(encoding="latin-1")
+        head = humdrum_head(text, HEAD_MEASURES)
+        if head is not None:
+            try:
+                return score_to_midi(
+                    converter.parseData(head, format="humdrum"), artist, seconds, opening=True
+                )
+            except ShortOpening:
+                pass
+    return score_to_midi(parse_work(work), artist, seconds)
+
+
 class WorkFailed(Exception):
     """A work that gives no usable clip; the message is the reason reported in failures."""
 
@@ -214,7 +265,7 @@ def work_clips(
     its first `max_clips` clips (a candidate that repeats an earlier one may still be
     dropped). Raises WorkFailed when there is none."""
     # One spare clip of music beyond what is kept, in case a clip is dropped as silent.
-    midi_bytes = score_to_midi(parse_work(work), artist, (max_clips + 1) * clip_seconds)
+    midi_bytes = opening_midi(work, artist, (max_clips + 1) * clip_seconds)
     audio = render_midi(midi_bytes, sample_rate)
     clips = segment(audio, sample_rate, clip_seconds)
     if not clips:
