@@ -88,8 +88,8 @@ def works_for(corpus, artist):
 
 def render_priority(wildcards):
     """The render's expected cost: its works, a polyphonic score (MusicXML, Humdrum) counting
-    2.5 ABC tunes (measured: bach 51 s and palestrina 56 s for 200 works; the tunes 29-31 s
-    for the 300 filler works, 24-32 s for 200)."""
+    2.5 ABC tunes (measured at 73456de: bach 58 s and palestrina 40 s for 200 works; the
+    tunes 28-30 s for the 300 filler works, 22-31 s for 200)."""
     sources = get_artist(wildcards.artist).sources
     tune = all(source.endswith(".abc") for source in sources)
     return works_for(wildcards.corpus, wildcards.artist) * (2 if tune else 5)
