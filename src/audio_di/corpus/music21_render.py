@@ -142,8 +142,8 @@ def _soundfont() -> bytes:
     return (Path(spec.submodule_search_locations[0]) / "TimGM6mb.sf2").read_bytes()
 
 
-# How many measures of a Humdrum file are parsed first (score_opening): at least 16 s at
-# the slowest tempo and meter of the Humdrum artists (Palestrina, 2/2 at 120 bpm).
+# How many measures of a Humdrum file are parsed first (opening_midi): 32 s or more at
+# Palestrina's 120 bpm in its shortest meter (2/2); where they end sooner, the whole file is.
 HEAD_MEASURES = 16
 # Lines after the opening that could change how it sounds: tempo, section expansions, spine
 # splits, joins and exchanges, and repeat barlines.
