@@ -131,10 +131,19 @@ def test_a_humdrum_opening_plays_as_the_whole_file(work_id, monkeypatch):
     assert music21_render.opening_midi(piece, palestrina, 12.0) == whole
 
 
-def test_an_opening_too_short_for_the_seconds_asked_falls_back_to_the_whole_file():
+def test_an_opening_too_short_for_the_seconds_asked_falls_back_to_the_whole_file(monkeypatch):
+    # Agnus_01's 16 opening measures of 4/2 last 64 s at 120 bpm, its 37 measures 148 s.
     palestrina, piece = ARTISTS["palestrina"], work("palestrina/Agnus_01")
-    whole = music21_render.score_to_midi(music21_render.parse_work(piece), palestrina, 60.0)
-    assert music21_render.opening_midi(piece, palestrina, 60.0) == whole
+    parse, parsed = music21_render.parse_work, []
+    whole = music21_render.score_to_midi(parse(piece), palestrina, 100.0)
+
+    def counted(w):
+        parsed.append(w)
+        return parse(w)
+
+    monkeypatch.setattr(music21_render, "parse_work", counted)
+    assert music21_render.opening_midi(piece, palestrina, 100.0) == whole
+    assert parsed == [piece]
 
 
 def test_only_a_plain_humdrum_file_is_cut_to_its_opening():
