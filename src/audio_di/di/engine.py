@@ -246,17 +246,16 @@ def _ranks(keys: np.ndarray) -> np.ndarray:
 
 
 def _reach(values: np.ndarray) -> np.ndarray:
-    """How many entries along axis 1 reach (>=) each entry, ties sharing one count: one sort,
-    where scipy's rankdata(method="min") sorts stably and costs twice as much."""
-    n = values.shape[1]
-    order = values.argsort(axis=1)
-    ordered = np.take_along_axis(values, order, axis=1)
+    """How many entries along the last axis reach (>=) each entry, ties sharing one count: one
+    sort, where scipy's rankdata(method="min") sorts stably and costs twice as much."""
+    n = values.shape[-1]
+    order = values.argsort(axis=-1)
+    ordered = np.take_along_axis(values, order, axis=-1)
     starts = np.ones(ordered.shape, bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    position = np.arange(n).reshape(1, n, *[1] * (values.ndim - 2))
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)  # of each tie group
+    starts[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
+    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0), axis=-1)  # of each tie group
     reach = np.empty(values.shape, int)
-    np.put_along_axis(reach, order, n - first, axis=1)
+    np.put_along_axis(reach, order, n - first, axis=-1)
     return reach
 
 
@@ -264,31 +263,37 @@ def score_map(z: np.ndarray, assign: np.ndarray, proc: Procedure, ridge: float) 
     """G (T, W, W) such that y' G y is the statistic for labels y, averaged over the fold
     assignments (T, R, W).
 
-    For fold k with test works E and training works R: ridge weights on the centred training
-    features are M Zc' y_R with M = (Zc' Zc + ridge |R| I)^-1, a test work's score is
-    (z - mean_R z)' M Zc' y_R plus a constant, and centring the scores over E removes the
-    constant. So the fold adds rows E of (I - 1/|E|) (Z - mean_R z) M Zc' to G.
+    For fold k with test works E and n training works R: ridge weights on the centred
+    training features are A^-1 Zc' y_R with A = Zc' Zc + ridge n I, a test work's score is
+    (z - m_R)' A^-1 Zc' y_R plus a constant, and centring the scores over E removes the
+    constant and m_R. So the fold adds (z_i - mean_E z)' A^-1 (z_j - m_R) to G[i, j] for i in
+    E and j in R. Zc' Zc is the moments of all works less those of E, less n m_R m_R'.
     """
     t, r, w = assign.shape
     d = z.shape[-1]
+    total = z.sum(axis=1)[:, None]  # (t, 1, d)
+    moments = (np.swapaxes(z, 1, 2) @ z)[:, None]  # (t, 1, d, d)
+    zr = z[:, None]  # (t, 1, w, d)
     g = np.zeros((t, w, w))
-    zr = np.broadcast_to(z[:, None], (t, r, w, d))
     for k in range(proc.scored):
-        test = (assign == k)[..., None]
-        train = ~test
-        n_train = train.sum(-2, keepdims=True)
-        mean = (train * zr).sum(-2, keepdims=True) / np.maximum(n_train, 1)
-        centred = zr - mean
-        zc = centred * train
-        gram = np.swapaxes(zc, -1, -2) @ zc + (ridge * n_train + 1e-9) * np.eye(d)
-        weights = np.linalg.solve(gram, np.swapaxes(zc, -1, -2))  # (t, r, d, w)
-        # Centring a test fold's scores is centring its rows of `centred` first, since the
-        # scores are linear in them; the draws are then summed inside one matrix product
-        # (rows (w, r*d) against (r*d, w)), never forming the (t, r, w, w) scores.
-        n_test = np.maximum(test.sum(-2, keepdims=True), 1)
-        rows = test * (centred - (test * centred).sum(-2, keepdims=True) / n_test)
+        test = (assign == k)[..., None]  # (t, r, w, 1)
+        n_test = np.maximum(test.sum(-2), 1)  # (t, r, 1)
+        n_train = np.maximum(w - n_test, 1)
+        tested = test * zr
+        test_sum = tested.sum(-2)  # (t, r, d)
+        mean = (total - test_sum) / n_train
+        gram = (
+            moments
+            - np.swapaxes(tested, -1, -2) @ zr
+            - n_train[..., None] * mean[..., :, None] * mean[..., None, :]
+            + (ridge * n_train[..., None] + 1e-9) * np.eye(d)
+        )
+        rows = (tested - test * (test_sum / n_test)[..., None, :]) @ np.linalg.inv(gram)
+        columns = ~test * (zr - mean[..., None, :])
+        # The draws are summed inside one matrix product (rows (w, r*d) against (r*d, w)),
+        # never forming the (t, r, w, w) scores.
         rows = np.swapaxes(rows, 1, 2).reshape(t, w, r * d)
-        g += rows @ weights.reshape(t, r * d, w) / r
+        g += rows @ np.swapaxes(columns, -1, -2).reshape(t, r * d, w) / r
     return g
 
 
@@ -358,9 +363,12 @@ def oriented_pvalues(
     (over the features' -log p) is Fisher's sum; benchmarks/di_candidates.py tries others."""
     y = np.r_[np.ones(suspect_works), np.zeros(z.shape[-2] - suspect_works)]
     labels = np.vstack([y, bank])
-    # Rounded so that sums equal but for rounding tie, as they should.
+    # Rounded so that sums equal but for rounding tie, as they should. Sorted as (T, d, B),
+    # each feature's relabellings side by side; summed over d as (T, B, d), the order that
+    # sets the combination's last bits.
     sums = np.round(np.einsum("bw,twd->tbd", labels, z, optimize=True), 9)
-    reach = _reach(sums)
+    reach = _reach(np.ascontiguousarray(np.swapaxes(sums, 1, 2)))
+    reach = np.ascontiguousarray(np.swapaxes(reach, 1, 2))
     combined = np.round(combine(-np.log(reach / len(labels)), axis=2), 9)
     return (combined >= combined[:, :1]).mean(axis=1)
 
