@@ -41,12 +41,12 @@ rule all:
     default_target: True
 
 
-# Where the stages of dvc.yaml end: the corpora, then everything up to the features.
+# Where the stages of dvc.yaml end: the corpora, then everything per model (up to its DI).
 rule all_corpora:
     input:
         corpus_outputs(),
 
 
-rule all_features:
+rule all_models:
     input:
-        feature_outputs(),
+        model_outputs(),

@@ -158,10 +158,10 @@ def stages_listing(path: Path) -> set[str]:
     }
 
 
-def test_seeding_marks_the_features_stage_and_the_headline_text_does_not():
+def test_seeding_marks_the_models_stage_and_the_headline_text_does_not():
     """Attack noise comes from seeding.stable_seed, so a change there changes every feature;
     the headline's wording is analysis only."""
-    assert "features" in stages_listing(SRC / "audio_di/seeding.py")
+    assert "models" in stages_listing(SRC / "audio_di/seeding.py")
     assert stages_listing(Path(inspect.getsourcefile(headline))) == {"analysis"}
 
 

@@ -226,12 +226,15 @@ def corpus_outputs():
     return [manifest_of(corpus) for corpus in sorted(CORPORA)]
 
 
-def feature_outputs():
-    """Every model's features, and the audio statistics of the corpora that DI analyses:
-    where dvc.yaml's `features` stage, the GPU part, ends."""
+def model_outputs():
+    """Every model's features, the audio statistics of the corpora that DI analyses, and the
+    DI tables: where dvc.yaml's `models` stage ends. A model's DI needs only its features,
+    so it runs on the core that the fine-tune leaves free (docs/running.md)."""
     corpora = sorted({MODELS[model]["corpus"] for model in ANALYSED})
-    return expand("results/features/{model}.parquet", model=sorted(MODELS)) + expand(
-        "results/blind/{corpus}_stats.parquet", corpus=corpora
+    return (
+        expand("results/features/{model}.parquet", model=sorted(MODELS))
+        + expand("results/blind/{corpus}_stats.parquet", corpus=corpora)
+        + ["results/di/verdicts.csv"]  # with di_collect's other tables
     )
 
 

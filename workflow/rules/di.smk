@@ -35,8 +35,6 @@ rule di_model:
         di=canonical(config["di"]),
         seed=config["seed"],
         code=code("di_model.py"),
-    # The analysis's longest jobs: before the MIA and its figures.
-    priority: 1
     conda:
         STUDY_ENV
     log:

@@ -16,6 +16,9 @@ rule features:
         shard=lambda wc: [int(wc.shard), FEATURE_SHARDS],
         code=code("features.py"),
     threads: 1
+    # Before any ready DI job (di_model), which only fills the cores that training and
+    # features leave free: a DI job is short, so the fine-tune's features never wait long.
+    priority: 1
     resources:
         gpu=gpu_jobs,
         # What one shard needs of a multi-billion-parameter model; profiles can override it.
