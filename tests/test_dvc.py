@@ -1,5 +1,6 @@
-"""DVC on the smoke study: a second clone pulls the GPU part and regenerates the rest without a
-single feature or training job; stages are dirtied only by what they depend on."""
+"""DVC on the smoke study: a second clone pulls the models stage (the GPU part and each
+model's DI) and regenerates the rest without a single feature or training job; stages are
+dirtied only by what they depend on."""
 
 import json
 import re
@@ -11,7 +12,7 @@ from conftest import ROOT, clone, commit, jobs_run, planned_jobs, run
 
 pytestmark = pytest.mark.slow
 
-# Jobs of the corpus and features stages: the ones a machine without a GPU must never run.
+# Jobs of the corpus and models stages that a machine without a GPU must never run.
 GPU_PART = {
     "render_artist", "corpus_manifest", "folder_corpus", "split", "train", "features",
     "merge_features",
@@ -21,16 +22,17 @@ FIGURES = ["roc", "auc_heatmap", "pvalue_vs_n", "null_qq", "contamination", "hea
 
 @pytest.fixture(scope="module")
 def two(smoke_study, tmp_path_factory):
-    """Another machine following docs/running.md: pull corpus and features, then `dvc repro`."""
+    """Another machine following docs/running.md: pull the corpus and the models stage, then
+    `dvc repro`."""
     repo = clone(smoke_study, tmp_path_factory.mktemp("second") / "two")
-    run(repo, "dvc", "pull", "--with-deps", "features")
+    run(repo, "dvc", "pull", "--with-deps", "models")
     status = json.loads(run(repo, "dvc", "status", "--json"))
     return repo, status, run(repo, "dvc", "repro")
 
 
 def test_the_docs_give_the_commands_this_test_runs():
     text = (ROOT / "docs/running.md").read_text()
-    for command in ["dvc pull --with-deps features", "dvc status", "make study"]:
+    for command in ["dvc pull --with-deps models", "dvc status", "make study"]:
         assert command in text
 
 
@@ -38,10 +40,11 @@ def test_second_clone_regenerates_the_figures_without_feature_jobs(two):
     repo, status, log = two
     # Before the run only the analysis stage is out of date: its outputs were not pulled.
     assert set(status) == {"analysis"}
-    assert re.search(r"Stage 'features' didn't change, skipping", log)
+    assert re.search(r"Stage 'models' didn't change, skipping", log)
     jobs = jobs_run(log)
     assert jobs and not GPU_PART & set(jobs), jobs
-    assert {"mia", "di_model", "figure_roc", "headline_metrics"} <= set(jobs)
+    assert {"mia", "figure_roc", "headline_metrics"} <= set(jobs)
+    assert "di_model" not in jobs  # pulled with the models stage
     # Nothing of the GPU part ran: it would have written its log (the touch leaves it
     # empty) and its benchmark.
     for step in ("render", "train", "features"):
@@ -62,13 +65,15 @@ def test_second_clone_regenerates_the_figures_without_feature_jobs(two):
     assert run(repo, "dvc", "status").strip() == "Data and pipelines are up to date."
 
 
-def test_di_change_reruns_only_the_analysis(two):
+def test_di_change_reruns_the_di_and_no_gpu_job(two):
+    """A DI setting dirties the models stage, which holds each model's DI, and the analysis;
+    in the models stage Snakemake redoes only the DI jobs."""
     repo = two[0]
     commit(repo, "second machine")
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["di"]["alpha"] = 0.1
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert set(json.loads(run(repo, "dvc", "status", "--json"))) == {"analysis"}
+    assert set(json.loads(run(repo, "dvc", "status", "--json"))) == {"models", "analysis"}
     jobs = jobs_run(run(repo, "dvc", "repro"))
     assert "di_model" in jobs and not GPU_PART & set(jobs), jobs
     assert "mia" not in jobs  # its inputs and params did not change
@@ -82,15 +87,15 @@ def test_di_change_reruns_only_the_analysis(two):
 
 
 def test_a_library_change_reruns_the_jobs_that_run_it_and_no_other(two):
-    """DVC reruns the analysis stage when the DI library changes; Snakemake then redoes the
-    jobs whose scripts import it (each rule's `code` param), not the MIA or the shadow
-    weights, whose code did not change."""
+    """DVC reruns the models and analysis stages when the DI library changes; Snakemake then
+    redoes the jobs whose scripts import it (each rule's `code` param), not the MIA, the
+    shadow weights or any job of the GPU part, whose code did not change."""
     repo = two[0]
     path = repo / "src/audio_di/di/verdict.py"
     original = path.read_text()
     try:
         path.write_text(original + "# a change to the verdict's code\n")
-        assert set(json.loads(run(repo, "dvc", "status", "--json"))) == {"analysis"}
+        assert set(json.loads(run(repo, "dvc", "status", "--json"))) == {"models", "analysis"}
         planned = planned_jobs(run(repo, "snakemake", "--cores", "1", "--dry-run"))
         assert {"di_model", "di_collect", "headline_metrics", "figure_roc"} <= set(planned)
         assert not {"mia", "shadow_weights"} & set(planned) and not GPU_PART & set(planned)
@@ -141,18 +146,18 @@ def test_fresh_clone_after_the_study_is_up_to_date(three):
 
 
 @pytest.mark.parametrize(
-    ("section", "key", "stage"),
-    [("di", "alpha", "analysis"), ("mia", "bootstrap", "analysis"),
-     ("features", "batch_size", "features"), ("regimes", "overfit", "features"),
-     ("corpora", "smoke", "corpus")],
+    ("section", "key", "stages"),
+    [("di", "alpha", {"models", "analysis"}), ("mia", "bootstrap", {"analysis"}),
+     ("features", "batch_size", {"models"}), ("regimes", "overfit", {"models"}),
+     ("corpora", "smoke", {"corpus"})],
 )  # fmt: skip
-def test_a_params_section_dirties_only_its_stage(three, section, key, stage):
+def test_a_params_section_dirties_only_its_stages(three, section, key, stages):
     path = three / "params.yaml"
     original = path.read_text()
     params = yaml.safe_load(original)
     params[section][key] = "changed"
     try:
         path.write_text(yaml.safe_dump(params, sort_keys=False))
-        assert set(json.loads(run(three, "dvc", "status", "--json"))) == {stage}
+        assert set(json.loads(run(three, "dvc", "status", "--json"))) == stages
     finally:
         path.write_text(original)

@@ -173,12 +173,12 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(workdir: Path) -> subprocess.Popen:
+def start(workdir: Path, target: str) -> subprocess.Popen:
     # Its own process group, so that a Ctrl-C reaches snakemake and its jobs alike. SIGINT is
     # set back to its default: a shell that starts the tests in the background (`cmd &`)
     # ignores it, and children inherit that.
     return subprocess.Popen(
-        snakemake_command(workdir, SMOKE, "all_features"),
+        snakemake_command(workdir, SMOKE, target),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -215,25 +215,26 @@ def test_interrupted_runs_resume_to_identical_results(smoke_study, tmp_path):
     workdir = copy_outputs(smoke_study, tmp_path / "interrupted")
     model = "diffusion_tiny"
     shutil.rmtree(workdir / f"results/models/{model}")
-    features = workdir / f"results/features/{model}.parquet"
+    target = f"results/features/{model}.parquet"
+    features = workdir / target
     features.unlink()
     # The training job is SIGKILLed: snakemake fails that job and removes its outputs.
-    proc = start(workdir)
+    proc = start(workdir, target)
     wait_for(lambda: job_pids(workdir, "train.py"))
     time.sleep(0.5)
     for pid in job_pids(workdir, "train.py"):
         os.kill(pid, signal.SIGKILL)
     assert proc.wait(timeout=600) != 0
     # Then Ctrl-C during feature extraction.
-    proc = start(workdir)
+    proc = start(workdir, target)
     wait_for(lambda: job_pids(workdir, "features.py"))
     time.sleep(0.5)
     assert interrupt(proc) != 0
     assert not features.exists()
 
     # The training finished before the Ctrl-C: the resumed run only scores and merges.
-    rerun = jobs_run(snakemake(workdir, "all_features"))
-    assert set(rerun) == {"features", "merge_features", "all_features"}, rerun
+    rerun = jobs_run(snakemake(workdir, target))
+    assert set(rerun) == {"features", "merge_features"}, rerun
     assert list(workdir.rglob("*.tmp")) == []
     for table in (f"results/models/{model}/loss.csv", f"results/features/{model}.parquet"):
         read = pd.read_parquet if table.endswith(".parquet") else pd.read_csv
