@@ -25,7 +25,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 env: $(VENV)/.installed-study
 
-# dvc.yaml runs snakemake in three stages (corpus, features, analysis with the report) and
+# dvc.yaml runs snakemake in three stages (corpus, models, analysis with the report) and
 # records what each produced in dvc.lock; stages whose inputs did not change are skipped.
 # DVC's own lines (stage names, the `git add` hint) are left out: the run ends on the result.
 study: $(VENV)/.installed-study

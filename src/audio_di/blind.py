@@ -1,7 +1,7 @@
 """Model-free baseline: plain audio statistics of every evaluated clip. If they tell suspect
 from validation works (di.engine.shift_test), a positive DI verdict may reflect a
 distribution shift between the two sets rather than training, and the verdict is
-inconclusive. They need no model, so the features stage computes them."""
+inconclusive. They need no model, so the models stage computes them."""
 
 from __future__ import annotations
 

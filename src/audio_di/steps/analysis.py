@@ -1,5 +1,5 @@
-"""The analysis stage's dataset inference: the verdicts with the blind shift test on the
-audio statistics (blind.corpus_statistics, from the features stage), and the calibration of
+"""Dataset inference, per model in the models stage: the verdicts with the blind shift test
+on the audio statistics (blind.corpus_statistics), and the calibration of
 the DI procedures on null trials (steps.membership holds the per-clip MIA; steps.reporting
 words and sums them up)."""
 

@@ -1,5 +1,5 @@
-"""The features stage: train the embedded models, and score every evaluated clip with the
-membership attacks of each model's family."""
+"""The GPU part of the models stage: train the embedded models, and score every evaluated
+clip with the membership attacks of each model's family."""
 
 from __future__ import annotations
 
