@@ -159,7 +159,7 @@ def variants(study: Path, model: str, pool: pd.DataFrame, params: dict, cache: P
 
 
 def load_model(study: Path, params: dict, model: str, rate: int):
-    """The model, its reference and its family's attacks, as the features stage loads them."""
+    """The model, its reference and its family's attacks, as the models stage loads them."""
 
     def spec_of(name: str) -> dict:
         return {**params["models"][name], "source": str(study / f"results/models/{name}")}
