@@ -277,8 +277,8 @@ def score_map(z: np.ndarray, assign: np.ndarray, proc: Procedure, ridge: float) 
     g = np.zeros((t, w, w))
     for k in range(proc.scored):
         test = (assign == k)[..., None]  # (t, r, w, 1)
-        n_test = np.maximum(test.sum(-2), 1)  # (t, r, 1)
-        n_train = np.maximum(w - n_test, 1)
+        count = test.sum(-2)  # (t, r, 1)
+        n_test, n_train = np.maximum(count, 1), np.maximum(w - count, 1)
         tested = test * zr
         test_sum = tested.sum(-2)  # (t, r, d)
         mean = (total - test_sum) / n_train
