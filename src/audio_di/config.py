@@ -23,12 +23,13 @@ MIN_WORKS = 2
 # The math libraries choose their kernels by the CPU's instruction set, and an AVX-512 kernel
 # sums in another order than an AVX2 one, so the same seed trained other weights on another
 # CPU. The study's jobs cap every library at AVX2, which x86-64 CPUs have had since 2013
-# (Intel) and 2015 (AMD): on any of them a job computes what it computes here. MKL_CBWR's
-# STRICT also makes MKL's products independent of the thread count (docs/running.md).
+# (Intel) and 2015 (AMD): CPUs of one maker then compute the same bytes. Not two makers': MKL
+# (FFTs, matrix products) keeps an AVX2 branch on Intel CPUs only (docs/running.md).
+# MKL_CBWR's STRICT also makes MKL's products independent of the thread count.
 PINNED_MATH = {
     "ATEN_CPU_CAPABILITY": "avx2",  # PyTorch's own kernels
     "ONEDNN_MAX_CPU_ISA": "AVX2",  # PyTorch's convolutions
-    "MKL_CBWR": "AVX2,STRICT",  # PyTorch's matrix products
+    "MKL_CBWR": "AVX2,STRICT",  # PyTorch's matrix products and FFTs
     "MKL_ENABLE_INSTRUCTIONS": "AVX2",
     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # NumPy's AVX-512 loops
 }
