@@ -25,12 +25,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from audio_di.di.verdict import VERDICT_ROLE, role
+from audio_di.steps.seeds import claim_rows, in_role_order
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks/headline"
-# A criterion is met, missed, or cannot be judged (a model without a reference model).
-CLAIM_WORDS = {True: "yes", False: "no", None: "n/a"}
 
 
 def run_seed(seed: int, work: Path, cores: str, overlays: list[Path] = ()) -> Path:
@@ -50,34 +48,6 @@ def run_seed(seed: int, work: Path, cores: str, overlays: list[Path] = ()) -> Pa
     print(f"seed {seed}: {' '.join(command)}", file=sys.stderr, flush=True)
     subprocess.run(command, check=True)
     return folder / "results/metrics.json"
-
-
-def claim_rows(seed: int, metrics: dict) -> list[dict]:
-    """One row per model and procedure: the claim's criteria as metrics.json records them."""
-    rows = []
-    for model, m in metrics["models"].items():
-        for method, di in m["dataset_inference"].items():
-            members, nonmembers = di["member_artists"], di["nonmember_artists"]
-            by_n = di.get("collection_auc", {})
-            largest = max(by_n, key=int, default=None)
-            rows.append(
-                {
-                    "seed": seed,
-                    "model": model,
-                    "method": method,
-                    # Files written before metrics.json named roles: di.methods' default order.
-                    "role": di.get("role", role(method)),
-                    "best_auc": m["best_auc"],
-                    "members": f"{members['detected']}/{members['of']}",
-                    "max_member_p": di["max_member_p_value"],
-                    "nonmembers": f"{nonmembers['detected']}/{nonmembers['of']}",
-                    # At the most works a side that every evaluated artist can supply.
-                    "collection_auc": f"{by_n[largest]:.3f} (n={largest})" if largest else "",
-                    "null_fpr": metrics["null_false_positive_rate"].get(f"{model}/{method}"),
-                    **{f"claim.{k}": CLAIM_WORDS[v] for k, v in di["claim"].items()},
-                }
-            )
-    return rows
 
 
 def main() -> None:
@@ -105,13 +75,16 @@ def main() -> None:
             raise SystemExit(f"{path}: no metrics.json for seed {seed}; run without --table-only")
         shutil.copyfile(path, OUT / f"{prefix}seed{seed}_metrics.json")
         rows += claim_rows(seed, json.loads(path.read_text()))
-    # Controls have their own criterion (detects_none); the others leave that cell blank.
-    table = pd.DataFrame(rows).fillna("")
-    # The verdict's test first in each model, then the diagnostics.
-    table = table.assign(rank=table["role"] != VERDICT_ROLE).sort_values(
-        ["model", "rank", "method", "seed"], kind="stable"
+    table = pd.DataFrame(rows)
+    auc = table.pop("collection_auc")
+    size = table.pop("collection_n")
+    table.insert(
+        list(table.columns).index("nonmembers") + 1,
+        "collection_auc",
+        [f"{a:.3f} (n={int(n)})" if pd.notna(a) else "" for a, n in zip(auc, size, strict=True)],
     )
-    table = table.drop(columns="rank")
+    # Controls have their own criterion (detects_none); the others leave that cell blank.
+    table = in_role_order(table.fillna(""), by=["model"])
     text = table.to_markdown(index=False, floatfmt=".4g")
     command = " ".join(["--seeds", *map(str, args.seeds)])
     if args.overlay:

@@ -33,6 +33,7 @@ from audio_di.steps.reporting import (
     headline_text,
     verdict_sentence,
 )
+from audio_di.steps.seeds import seed_runs, seed_spread
 from audio_di.synthetic import Scenario, collection
 from audio_di.tables import (
     ARTIST_AUC,
@@ -243,6 +244,53 @@ def test_the_verdicts_test_comes_first_and_is_named_so_wherever_it_is_shown():
     assert [s.split(" by ")[1].split(" (")[0] for s in sentences] == [
         "oriented, the verdict", "crossfit, a diagnostic", "split, a diagnostic"
     ]  # fmt: skip
+
+
+def test_the_seed_table_gives_each_figure_per_seed_the_verdicts_test_first(tmp_path):
+    """The report's seed table: each seed's figures in seed order, the verdict's test first,
+    and on which seeds the claim fails; the seeds come from the files' names."""
+    mia, verdicts, curves, calibrated, collection_auc = headline_inputs()
+    oriented = verdicts[verdicts["method"] == "split"].assign(method="oriented")
+    verdicts = pd.concat([verdicts, oriented], ignore_index=True)
+    calibrated = pd.concat([calibrated, calibrated.iloc[[0]].assign(method="oriented")])
+    order = ("oriented", "crossfit", "split")
+    first = headline(mia, verdicts, curves, calibrated, collection_auc, methods=order)
+    first["models"]["m"]["dataset_inference"]["crossfit"]["claim"]["holds"] = True
+    second = json.loads(json.dumps(first, sort_keys=True))
+    second["models"]["m"]["best_auc"] = 0.7
+    second["models"]["m"]["dataset_inference"]["crossfit"]["claim"]["holds"] = False
+    for seed, metrics in [(2, second), (0, first)]:
+        (tmp_path / f"seed{seed}_metrics.json").write_text(json.dumps(metrics))
+    runs = seed_runs(sorted(tmp_path.glob("*.json"), reverse=True))
+    assert sorted(runs) == [0, 2]
+    table = seed_spread(runs).set_index("procedure")
+    assert list(table.index) == [
+        "oriented (verdict)",
+        "crossfit (diagnostic)",
+        "split (diagnostic)",
+    ]
+    crossfit = table.loc["crossfit (diagnostic)"]
+    assert crossfit["seeds"] == "0, 2" and crossfit["best per-clip AUC"] == "0.600, 0.700"
+    assert crossfit["collection AUC (works a side)"] == "0.950, 0.950 (10)"
+    assert crossfit["member artists detected"] == "2/2, 2/2"
+    assert crossfit["claim holds"] == "1 of 2 (fails on seed 2)"
+    assert table.loc["split (diagnostic)", "collection AUC (works a side)"] == "none"
+
+
+def test_a_seed_file_is_named_by_its_seed_once(tmp_path):
+    stray = tmp_path / "metrics.json"
+    stray.write_text("{}")
+    with pytest.raises(ValueError, match=f"seed_metrics: {stray} is not named seed<N>"):
+        seed_runs([stray])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    twins = [tmp_path / folder / "seed0_metrics.json" for folder in "ab"]
+    for path in twins:
+        path.write_text("{}")
+    with pytest.raises(ValueError, match=f"{twins[1]} is a second file of seed 0"):
+        seed_runs(twins)
+    with pytest.raises(ValueError, match="no seed's metrics.json"):
+        seed_spread({})
 
 
 def test_a_claim_needs_a_reference_model_that_detects_none():

@@ -266,6 +266,22 @@ HEADLINE = Table(
         "null false-positive rate",
     ),
 )
+SEED_SPREAD = Table(
+    "seed spread",
+    ("results/seed_spread.csv",),
+    "model x method",
+    (
+        "model",
+        "procedure",
+        "seeds",
+        "best per-clip AUC",
+        "collection AUC (works a side)",
+        "member artists detected",
+        "largest member p",
+        "non-member artists detected",
+        "claim holds",
+    ),
+)
 # An audit has no known members, so its tables leave artist_status out.
 AUDIT_VERDICTS = VERDICTS.without("artist_status", "audit verdicts", "<audit out>/verdicts.csv")
 AUDIT_PVALUE_VS_N = PVALUE_VS_N.without(
@@ -354,6 +370,7 @@ TABLES = (
     CONTAMINATION,
     COLLECTION_AUC,
     HEADLINE,
+    SEED_SPREAD,
     AUDIT_VERDICTS,
     AUDIT_PVALUE_VS_N,
 )

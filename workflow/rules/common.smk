@@ -257,4 +257,4 @@ def study_outputs():
         "results/summary/headline.txt",
         "results/summary/verdicts.html",
         "results/summary/calibration.html",
-    ]
+    ] + (["results/seed_spread.csv"] if config["seed_metrics"] else [])

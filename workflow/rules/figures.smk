@@ -167,3 +167,22 @@ rule figure_contamination:
         "results/logs/figures/contamination.log",
     script:
         "../scripts/figure_contamination.py"
+
+
+# The same study under other seeds (`seed_metrics`, written by benchmarks/headline_seeds.py
+# into the repository, whatever folder the study runs in): the report shows each figure on
+# every seed beside this run's headline.
+rule seed_spread:
+    input:
+        [os.path.join(workflow.basedir, path) for path in config["seed_metrics"]],
+    output:
+        "results/seed_spread.csv",
+    params:
+        code=code("seed_spread.py"),
+    localrule: True
+    conda:
+        STUDY_ENV
+    log:
+        "results/logs/seed_spread.log",
+    script:
+        "../scripts/seed_spread.py"
