@@ -238,7 +238,7 @@ def planned_jobs(log: str) -> dict[str, int]:
 PROJECT_FILES = [
     "Snakefile", "dvc.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore",
     ".dvc/plots", "workflow", "profiles", "envs", "src/audio_di",
-    "src/snakemake_logger_plugin_audio_di",
+    "src/snakemake_logger_plugin_audio_di", "benchmarks/headline",
 ]  # fmt: skip
 
 

@@ -289,8 +289,7 @@ def test_a_seed_file_is_named_by_its_seed_once(tmp_path):
         path.write_text("{}")
     with pytest.raises(ValueError, match=f"{twins[1]} is a second file of seed 0"):
         seed_runs(twins)
-    with pytest.raises(ValueError, match="no seed's metrics.json"):
-        seed_spread({})
+    assert seed_spread({}).empty
 
 
 def test_a_claim_needs_a_reference_model_that_detects_none():

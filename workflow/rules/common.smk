@@ -257,4 +257,5 @@ def study_outputs():
         "results/summary/headline.txt",
         "results/summary/verdicts.html",
         "results/summary/calibration.html",
-    ] + (["results/seed_spread.csv"] if config["seed_metrics"] else [])
+        "results/seed_spread.csv",
+    ]

@@ -171,7 +171,7 @@ rule figure_contamination:
 
 # The same study under other seeds (`seed_metrics`, written by benchmarks/headline_seeds.py
 # into the repository, whatever folder the study runs in): the report shows each figure on
-# every seed beside this run's headline.
+# every seed beside this run's headline. With none, the table has no row.
 rule seed_spread:
     input:
         [os.path.join(workflow.basedir, path) for path in config["seed_metrics"]],

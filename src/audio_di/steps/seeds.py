@@ -71,9 +71,9 @@ def seed_runs(paths: Iterable[str | Path]) -> dict[int, dict]:
 def seed_spread(runs: dict[int, dict]) -> pd.DataFrame:
     """The same study's metrics.json under several seeds as the report's table: per model and
     procedure, the verdict's first, each figure on every seed in seed order, and on how many
-    seeds the claim holds."""
+    seeds the claim holds. No seed, no row: the file exists for DVC either way."""
     if not runs:
-        raise ValueError("no seed's metrics.json to tabulate")
+        return pd.DataFrame(columns=list(SEED_SPREAD.columns))
     rows = pd.DataFrame([row for seed in sorted(runs) for row in claim_rows(seed, runs[seed])])
     table = []
     for (model, method), group in in_role_order(rows).groupby(["model", "method"], sort=False):
