@@ -217,14 +217,23 @@ def test_headline_carries_the_auc_interval_and_the_calibration_per_procedure():
     assert metrics["calibration_warning"][0].startswith("m/split: null false-positive rate 0.200")
 
 
-def test_the_verdicts_test_comes_first_and_is_named_so_wherever_it_is_shown():
-    """With oriented as the verdict, the diagnostics (crossfit sorts before it) follow it in
-    metrics.json, the headline table, the console and the audit's sentences."""
+ORIENTED_FIRST = ("oriented", "crossfit", "split")
+
+
+def oriented_first_inputs() -> tuple[pd.DataFrame, ...]:
+    """headline_inputs with a third procedure, oriented, which gives the verdict."""
     mia, verdicts, curves, calibrated, collection_auc = headline_inputs()
     oriented = verdicts[verdicts["method"] == "split"].assign(method="oriented")
     verdicts = pd.concat([verdicts, oriented], ignore_index=True)
     calibrated = pd.concat([calibrated, calibrated.iloc[[0]].assign(method="oriented")])
-    order = ("oriented", "crossfit", "split")
+    return mia, verdicts, curves, calibrated, collection_auc
+
+
+def test_the_verdicts_test_comes_first_and_is_named_so_wherever_it_is_shown():
+    """With oriented as the verdict, the diagnostics (crossfit sorts before it) follow it in
+    metrics.json, the headline table, the console and the audit's sentences."""
+    mia, verdicts, curves, calibrated, collection_auc = oriented_first_inputs()
+    order = ORIENTED_FIRST
     metrics = headline(mia, verdicts, curves, calibrated, collection_auc, methods=order)
     found = metrics["models"]["m"]["dataset_inference"]
     assert list(found) == list(order)
@@ -249,12 +258,7 @@ def test_the_verdicts_test_comes_first_and_is_named_so_wherever_it_is_shown():
 def test_the_seed_table_gives_each_figure_per_seed_the_verdicts_test_first(tmp_path):
     """The report's seed table: each seed's figures in seed order, the verdict's test first,
     and on which seeds the claim fails; the seeds come from the files' names."""
-    mia, verdicts, curves, calibrated, collection_auc = headline_inputs()
-    oriented = verdicts[verdicts["method"] == "split"].assign(method="oriented")
-    verdicts = pd.concat([verdicts, oriented], ignore_index=True)
-    calibrated = pd.concat([calibrated, calibrated.iloc[[0]].assign(method="oriented")])
-    order = ("oriented", "crossfit", "split")
-    first = headline(mia, verdicts, curves, calibrated, collection_auc, methods=order)
+    first = headline(*oriented_first_inputs(), methods=ORIENTED_FIRST)
     first["models"]["m"]["dataset_inference"]["crossfit"]["claim"]["holds"] = True
     second = json.loads(json.dumps(first, sort_keys=True))
     second["models"]["m"]["best_auc"] = 0.7
