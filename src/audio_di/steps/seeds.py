@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from audio_di.di.engine import DISettings
 from audio_di.di.verdict import VERDICT_ROLE, role
 from audio_di.tables import SEED_SPREAD
 
@@ -33,7 +34,7 @@ def claim_rows(seed: int, metrics: dict) -> list[dict]:
                     "model": model,
                     "method": method,
                     # Files written before metrics.json named roles: di.methods' default order.
-                    "role": di.get("role", role(method)),
+                    "role": di.get("role", role(method, DISettings.methods)),
                     "best_auc": m["best_auc"],
                     "members": f"{members['detected']}/{members['of']}",
                     "max_member_p": di["max_member_p_value"],
