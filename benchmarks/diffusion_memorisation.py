@@ -4,7 +4,7 @@ held-out works of the same artists, per clip (AUC) and per work (effect in SD), 
 denoising loss and on the reference-calibrated loss (the base as reference).
 
     python benchmarks/diffusion_memorisation.py [--results results] [--epochs 300]
-        [--schedule constant|cosine] [--n-mels 32 --frames 16] [--channels 8 16 32]
+        [--schedule constant|cosine|cooldown] [--n-mels 32 --frames 16] [--channels 8 16 32]
         [--member-works N]
 
 Reads a study's corpus and splits (results/splits/<corpus>.csv) and params.yaml's

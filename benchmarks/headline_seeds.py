@@ -6,8 +6,11 @@ seed, each in its own folder, and tabulates every model's claim from its metrics
 
 The study seed changes the splits, the training and the features. A seed's folder holds
 params.yaml with that seed and the study's results; rerunning redoes only what changed, and
-`--table-only` tabulates what is there. The table goes to stdout and to
+`--table-only` tabulates what is there: a seed's folder, or else the copy of its metrics.json
+that an earlier run left in benchmarks/headline/. The table goes to stdout and to
 benchmarks/headline/seeds.md, and each seed's metrics.json to benchmarks/headline/.
+Development seeds (10-12), on which design choices are made, are named as such above the
+table; the others are reported as they came.
 `--overlay` merges config files into params.yaml key by key, in order (snakemake's
 --configfile); the runs go to <work>/<name>/ and the table to
 benchmarks/headline/seeds_<name>.md, where <name> joins the files' stems with "+".
@@ -29,6 +32,7 @@ from audio_di.steps.seeds import claim_rows, in_role_order
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks/headline"
+DEVELOPMENT_SEEDS = {10, 11, 12}
 
 
 def run_seed(seed: int, work: Path, cores: str, overlays: list[Path] = ()) -> Path:
@@ -68,12 +72,16 @@ def main() -> None:
     prefix = f"{name}_" if name else ""
     rows = []
     for seed in args.seeds:
+        saved = OUT / f"{prefix}seed{seed}_metrics.json"
         path = work / f"seed{seed}/results/metrics.json"
         if not args.table_only:
             path = run_seed(seed, work.resolve(), args.cores, args.overlay)
+        elif not path.exists():
+            path = saved
         if not path.exists():
             raise SystemExit(f"{path}: no metrics.json for seed {seed}; run without --table-only")
-        shutil.copyfile(path, OUT / f"{prefix}seed{seed}_metrics.json")
+        if path.resolve() != saved.resolve():
+            shutil.copyfile(path, saved)
         rows += claim_rows(seed, json.loads(path.read_text()))
     table = pd.DataFrame(rows)
     auc = table.pop("collection_auc")
@@ -89,8 +97,15 @@ def main() -> None:
     command = " ".join(["--seeds", *map(str, args.seeds)])
     if args.overlay:
         command += " --overlay " + " ".join(map(str, args.overlay))
+    development = sorted(set(args.seeds) & DEVELOPMENT_SEEDS)
+    note = (
+        f"Development seeds, on which the design's choices were made: "
+        f"{', '.join(map(str, development))}. The others are reported as they came.\n\n"
+        if development
+        else ""
+    )
     (OUT / f"seeds{'_' + name if name else ''}.md").write_text(
-        f"Claims per seed (python benchmarks/headline_seeds.py {command})\n\n" + text + "\n"
+        f"Claims per seed (python benchmarks/headline_seeds.py {command})\n\n" + note + text + "\n"
     )
     print(text)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -184,18 +185,22 @@ def test_clear_errors(trained_tiny, tmp_path):
         load_adapter({"kind": "embedded_ar", "source": str(tmp_path / "model")})
 
 
-def test_a_cosine_schedule_decays_the_rate_to_zero_and_an_unknown_one_is_named(tmp_path):
-    """The schedule changes what is learnt; its last step is nearly still."""
+def test_a_decayed_schedule_ends_near_zero_and_an_unknown_one_is_named(tmp_path):
+    """The schedule changes what is learnt; a decayed one's last step is nearly still."""
     assert SCHEDULES["cosine"](0.0) == 1.0 and SCHEDULES["cosine"](1.0) == pytest.approx(0.0)
     assert SCHEDULES["constant"](0.7) == 1.0
+    # Cooldown: constant over the first four fifths, then linear to 0.
+    assert [SCHEDULES["cooldown"](d) for d in (0.0, 0.8, 0.9)] == pytest.approx([1, 1, 0.5])
+    assert SCHEDULES["cooldown"](1.0) == pytest.approx(0.0)
     audio, meta = clips(12, seed=1)
     config = TINY["embedded_ar"]
-    for schedule in ("constant", "cosine"):
+    for schedule in SCHEDULES:  # 10 epochs, so that the cooldown's last fifth has a step
         train_model(
-            "embedded_ar", audio, meta, config, 2, 0, tmp_path / schedule, schedule=schedule
+            "embedded_ar", audio, meta, config, 10, 0, tmp_path / schedule, schedule=schedule
         )
-    a, b = (load_file(tmp_path / s / "model.safetensors") for s in ("constant", "cosine"))
-    assert not all(torch.equal(a[k], b[k]) for k in a)
+    weights = [load_file(tmp_path / s / "model.safetensors") for s in SCHEDULES]
+    for a, b in itertools.combinations(weights, 2):
+        assert not all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(ValueError, match="unknown learning-rate schedule 'step'"):
         train_model("embedded_ar", audio, meta, config, 1, 0, tmp_path / "x", schedule="step")
 

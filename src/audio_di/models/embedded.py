@@ -43,10 +43,15 @@ FRONTEND_KEYS = ("n_fft", "hop_length", "n_mels", "frames")
 TRAINING_KEYS = ("learning_rate", "batch_size", "cond_dropout")
 # The learning rate's factor at a fraction of the training steps done. Cosine decay to 0
 # (Loshchilov & Hutter, "SGDR: stochastic gradient descent with warm restarts", ICLR 2017,
-# without restarts) lets a short fine-tune take large steps early and settle late.
+# without restarts) lets a short fine-tune take large steps early and settle late. Cooldown
+# keeps the rate constant and decays it linearly to 0 over the last fifth of the steps
+# (Hägele et al., "Scaling laws and compute-optimal training beyond fixed training
+# durations", arXiv:2405.18392): the long constant phase keeps the passes' large steps.
+COOLDOWN = 0.2
 SCHEDULES = {
     "constant": lambda done: 1.0,
     "cosine": lambda done: 0.5 * (1.0 + math.cos(math.pi * done)),
+    "cooldown": lambda done: min(1.0, (1.0 - done) / COOLDOWN),
 }
 # Clips per chunk when turning a whole training set into mels or codes.
 CHUNK = 64
