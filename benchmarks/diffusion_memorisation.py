@@ -3,12 +3,13 @@
 held-out works of the same artists, per clip (AUC) and per work (effect in SD), on the
 denoising loss and on the reference-calibrated loss (the base as reference).
 
-    python benchmarks/diffusion_memorisation.py [--results results] [--epochs 300]
+    python benchmarks/diffusion_memorisation.py [--results results] [--epochs 250]
         [--schedule constant|cosine|cooldown] [--n-mels 32 --frames 16] [--channels 8 16 32]
         [--member-works N]
 
 Reads a study's corpus and splits (results/splits/<corpus>.csv) and params.yaml's
-embedded_diffusion settings, which the options override; trains in a temporary folder.
+embedded_diffusion settings and the fine_tune regime's passes and schedule, which the options
+override; trains in a temporary folder.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
     parser.add_argument("--corpus", default="embedded")
     parser.add_argument("--base-epochs", type=int, default=10)
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--schedule", choices=sorted(SCHEDULES), default="constant")
+    parser.add_argument("--epochs", type=int, help="default: regimes.fine_tune's")
+    parser.add_argument("--schedule", choices=sorted(SCHEDULES), help="default: the same")
     parser.add_argument("--filler", type=int, default=1000)
     parser.add_argument("--member-works", type=int)
     parser.add_argument("--n-mels", type=int)
@@ -64,6 +65,9 @@ def main() -> None:
 
     params = yaml.safe_load(args.params.read_text())
     seed, corpus = params["seed"], params["corpora"][args.corpus]
+    regime = params["regimes"]["fine_tune"]
+    args.epochs = args.epochs or regime["epochs"][KIND]
+    args.schedule = args.schedule or regime.get("schedule", "constant")
     config = {**params["embedded"][KIND], "sample_rate": corpus["sample_rate"]}
     if args.frames:
         hop = int(corpus["clip_seconds"] * corpus["sample_rate"]) // args.frames
