@@ -3,7 +3,7 @@
 held-out works of the same artists, per clip (AUC) and per work (effect in SD), on the
 denoising loss and on the reference-calibrated loss (the base as reference).
 
-    python benchmarks/diffusion_memorisation.py [--results results] [--epochs 250]
+    python benchmarks/diffusion_memorisation.py [--results results] [--epochs N]
         [--schedule constant|cosine|cooldown] [--n-mels 32 --frames 16] [--channels 8 16 32]
         [--member-works N]
 
