@@ -1,10 +1,17 @@
-"""How should a shadow model weigh the features? On a study's folder, every model that names a
-shadow: its member artists' one-sided p-values, and the collection AUC at `--n` works a side,
-under candidate weightings of the shadow's features, beside the oriented test (Fisher's
-combination, equal weights) and the two-sided crossfit diagnostic.
+"""How should the one-sided test weigh the features? On a study's folder, every model that
+names a shadow (or those of `--models`): its member artists' one-sided p-values, and the
+collection AUC at `--n` works a side, under candidate weightings, beside the oriented test
+(Fisher's combination, equal weights) and the two-sided crossfit diagnostic.
 
     python benchmarks/di_weights.py --study results/seeds/shadow/seed10 [--n 20]
         [--models ar_at_scale diffusion_at_scale] [--overlay benchmarks/headline/shadow.yaml]
+    python benchmarks/di_weights.py --study results/seeds/seed10 --overlay none
+        --models ar_at_scale diffusion_at_scale
+
+Candidate fixed by the feature names alone, for every model:
+- grouped: Fisher's combination over attacks instead of feature columns. Each attack's
+  columns (`<attack>__<setting>`) are standardised over the collection's works and averaged,
+  so that an attack with five near-copies of one score counts once, as one with one column.
 
 Candidates, each fixed by the shadow before the target is tested (so each test stays exact):
 - auc: w_j = max(0, AUC_j - 0.5), each feature's separation of the shadow's trained from its
@@ -22,14 +29,16 @@ these features can detect the artist, and the lever is the model's signal. Besid
 works a side at which a one-sided z-test at 0.01 would reach that effect, 2 (z_0.99 / d)^2:
 a size, not a p-value, since the weights saw the labels.
 
-Reads params.yaml (with `--overlay` merged over it, as the study ran), results/features,
-results/splits/models and results/blind of the folder; writes nothing.
+Reads params.yaml (with `--overlay` merged over it, as the study ran; `none` for the study's
+own), results/features, results/splits/models and results/blind of the folder; writes
+nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +48,7 @@ from scipy.optimize import minimize, nnls
 from snakemake.utils import update_config
 
 from audio_di.di.designs import collection_auc, curve_points, pooled_collections
-from audio_di.di.engine import WEIGHTED, DISettings, dataset_inference
+from audio_di.di.engine import WEIGHTED, DISettings, Works, dataset_inference
 from audio_di.di.verdict import works_needed
 from audio_di.di.weights import separation, work_means
 from audio_di.io import read_table
@@ -72,6 +81,19 @@ def candidates(
     }
     return {k: np.array([dict(zip(names, w, strict=True)).get(c, 0.0) for c in columns])
             for k, w in found.items()}  # fmt: skip
+
+
+def grouped(works: Works, columns: list[str]) -> Works:
+    """The works with each attack's columns standardised over the works (label-blind) and
+    averaged: one column per attack, in the order of first appearance."""
+    x = works.x
+    mean = np.nanmean(x, axis=0)
+    x = np.where(np.isfinite(x), x, mean)
+    sd = x.std(axis=0)
+    z = np.where(sd > 0, (x - mean) / np.where(sd > 0, sd, 1.0), 0.0)
+    attacks = list(dict.fromkeys(c.split("__")[0] for c in columns))
+    means = [z[:, [c.split("__")[0] == a for c in columns]].mean(axis=1) for a in attacks]
+    return replace(works, x=np.stack(means, axis=1))
 
 
 def ceiling(x: np.ndarray, suspect_works: int, names: list[str]) -> dict:
@@ -114,10 +136,11 @@ def main() -> None:
     parser.add_argument("--study", type=Path, required=True)
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--models", nargs="*")
-    parser.add_argument("--overlay", type=Path, default=ROOT / "benchmarks/headline/shadow.yaml")
+    parser.add_argument("--overlay", default=str(ROOT / "benchmarks/headline/shadow.yaml"))
     args = parser.parse_args()
     params = yaml.safe_load((args.study / "params.yaml").read_text())
-    update_config(params, yaml.safe_load(args.overlay.read_text()))
+    if args.overlay != "none":
+        update_config(params, yaml.safe_load(Path(args.overlay).read_text()))
     settings = DISettings.from_config(params["di"], params["seed"])
     models = args.models or [m for m, s in params["models"].items() if "shadow" in s]
     for model in models:
@@ -128,16 +151,19 @@ def main() -> None:
                            AUDIO_STATISTICS)  # fmt: skip
         found = collections(model, features, splits, stats)
         columns = [c for c in features.columns if c != "clip_id"]
-        weights = candidates(*shadow_means(args.study, spec["shadow"]), columns)
-        print(f"\n{model} (seed {params['seed']}, shadow {spec['shadow']}); weights:")
-        print(pd.DataFrame(weights, index=columns).round(3).T.to_string())
+        print(f"\n{model} (seed {params['seed']}, shadow {spec.get('shadow')})")
+        tests = []
+        if "shadow" in spec:
+            weights = candidates(*shadow_means(args.study, spec["shadow"]), columns)
+            print(pd.DataFrame(weights, index=columns).round(3).T.to_string())
+            tests += [(name, WEIGHTED, partial(replace, weights=w)) for name, w in weights.items()]
+        tests += [("grouped", "oriented", partial(grouped, columns=columns)),
+                  ("oriented", "oriented", None), ("crossfit", "crossfit", None)]  # fmt: skip
         rows = {}
-        tests = [(name, WEIGHTED, w) for name, w in weights.items()]
-        tests += [("oriented", "oriented", None), ("crossfit", "crossfit", None)]
-        for name, method, w in tests:
+        for name, method, view in tests:
             row, member_p, nonmember_p = {}, [], []
             for c in found:
-                works = replace(c.works, weights=w) if w is not None else c.works
+                works = view(c.works) if view is not None else c.works
                 if c.status == "member":
                     row[c.artist] = dataset_inference(works, method, settings).p
                     point = next(p for p in curve_points(works, method, settings) if p.n == args.n)

@@ -372,3 +372,23 @@ def test_the_ceiling_finds_what_two_correlated_features_give_together():
     assert top["works needed (combination)"] < top["works needed (feature)"]
     alone = di_weights.ceiling(x[:, [0, 3]], n, ["a", "d"])
     assert alone["best combination"] == pytest.approx(alone["best feature"], abs=1e-3)
+
+
+def test_grouping_counts_each_attack_once_whatever_its_columns():
+    """benchmarks/di_weights.py's grouped candidate: an attack's near-copies (here an affine
+    copy, and a column with a missing work) average into one column, and the grouped works
+    test as the attack's one column would."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 40))
+    x = np.c_[a, 2 * a + 3, b, b]
+    x[5, 3] = np.nan  # a work without a finite value: the column's mean stands in
+    works = works_of(x[:20], x[20:], np.arange(20), np.arange(20, 40))
+    view = di_weights.grouped(works, ["pia__t100", "pia__t200", "secmi__stat", "secmi__k"])
+    assert view.x.shape == (40, 2) and view.suspect_works == 20
+    assert np.allclose(view.x[:, 0], (a - a.mean()) / a.std())
+    assert np.corrcoef(view.x[:, 1], b)[0, 1] > 0.99
+    settings = DISettings(seed=0, permutations=199)
+    one, alone = replace(works, x=a[:, None]), replace(view, x=view.x[:, :1])
+    assert dataset_inference(alone, "oriented", settings).p == pytest.approx(
+        dataset_inference(one, "oriented", settings).p
+    )

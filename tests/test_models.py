@@ -222,7 +222,8 @@ def test_fine_tuning_keeps_the_base_front_end_and_codebook(kind, tmp_path):
 def test_the_saved_config_does_not_depend_on_the_hash_seed():
     """diffusers lists the settings it defaulted in set order, which PYTHONHASHSEED moves: the
     saved config must not follow it, or every run writes another config.json (and DVC sees
-    another model). One process per seed writes every kind's config."""
+    another model). One process per seed writes every kind's config: two seeds order a set
+    of that size alike by chance about never, and each process costs seconds of imports."""
     code = (
         "import json, sys; from audio_di.models import MODELS; "
         "configs = json.loads(sys.argv[1]); "
@@ -235,7 +236,7 @@ def test_the_saved_config_does_not_depend_on_the_hash_seed():
             env={**os.environ, "PYTHONHASHSEED": str(seed)},
             capture_output=True, text=True, check=True,
         ).stdout
-        for seed in (1, 2, 3)
+        for seed in (1, 2)
     }  # fmt: skip
     assert len(written) == 1
 

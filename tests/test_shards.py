@@ -59,15 +59,23 @@ def planned_feature_jobs(log: str) -> int:
 def test_params_set_the_shard_count_per_model(tmp_path):
     config = params()
     models = len(config["models"])
-    config["features"]["shards"] = 3
+    own = {name: spec["shards"] for name, spec in config["models"].items() if "shards" in spec}
+    assert own == {"diffusion_at_scale": 2}  # the model whose features a run waits for
     code, log = dry_run(config, tmp_path)
     assert code == 0, log[-3000:]
-    assert planned_feature_jobs(log) == 3 * models
-    del config["features"]["shards"]  # one job per model, as before sharding
+    assert planned_feature_jobs(log) == models + 1
+    config["features"]["shards"] = 3  # every other model's
+    config["models"]["diffusion_at_scale"]["shards"] = 4
     code, log = dry_run(config, tmp_path)
+    assert code == 0, log[-3000:]
+    assert planned_feature_jobs(log) == 3 * (models - 1) + 4
+    del config["features"]["shards"], config["models"]["diffusion_at_scale"]["shards"]
+    code, log = dry_run(config, tmp_path)  # one job per model, as before sharding
     assert code == 0, log[-3000:]
     assert planned_feature_jobs(log) == models
-    config["features"]["shards"] = 0
-    code, log = dry_run(config, tmp_path)
-    assert code != 0
-    assert "0 is less than the minimum of 1" in log and "shards" in log
+    for where in (config["features"], config["models"]["ar_overfit"]):
+        where["shards"] = 0
+        code, log = dry_run(config, tmp_path)
+        assert code != 0
+        assert "0 is less than the minimum of 1" in log and "shards" in log
+        del where["shards"]

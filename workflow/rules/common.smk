@@ -21,8 +21,6 @@ MODELS = config["models"]
 # and scored, but not analysed: the study's tables and figures cover the others.
 SHADOWS = sorted({spec["shadow"] for spec in MODELS.values() if "shadow" in spec})
 ANALYSED = sorted(set(MODELS) - set(SHADOWS))
-# Feature jobs per model (the schema's default is 1).
-FEATURE_SHARDS = config["features"]["shards"]
 
 
 wildcard_constraints:
@@ -209,6 +207,11 @@ def reference_spec(model):
     """The spec of the model's reference model, if it has one."""
     reference = MODELS[model].get("reference")
     return model_spec(reference) if reference else None
+
+
+def feature_shards(model):
+    """Feature jobs of a model: its own `shards`, else features.shards (1 where absent)."""
+    return MODELS[model].get("shards", config["features"]["shards"])
 
 
 def model_device(model):

@@ -13,7 +13,7 @@ rule features:
         device=lambda wc: model_device(wc.model),
         reference=lambda wc: reference_spec(wc.model),
         only=lambda wc: MODELS[wc.model].get("attacks"),
-        shard=lambda wc: [int(wc.shard), FEATURE_SHARDS],
+        shard=lambda wc: [int(wc.shard), feature_shards(wc.model)],
         code=code("features.py"),
     threads: 1
     # Before any ready DI job (di_model), which only fills the cores that training and
@@ -39,7 +39,7 @@ rule merge_features:
         lambda wc: expand(
             "results/features/shards/{model}/{shard}.parquet",
             model=wc.model,
-            shard=range(FEATURE_SHARDS),
+            shard=range(feature_shards(wc.model)),
         ),
     output:
         "results/features/{model}.parquet",
