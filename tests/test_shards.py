@@ -4,7 +4,9 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import dry_run, params
+from conftest import ROOT, dry_run, params
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
 
 from audio_di.shards import merge_shards, shard_clips
 
@@ -73,9 +75,11 @@ def test_params_set_the_shard_count_per_model(tmp_path):
     code, log = dry_run(config, tmp_path)  # one job per model, as before sharding
     assert code == 0, log[-3000:]
     assert planned_feature_jobs(log) == models
+    # The schema refuses 0 at either level (as the Snakefile applies it, common.smk).
     for where in (config["features"], config["models"]["ar_overfit"]):
         where["shards"] = 0
-        code, log = dry_run(config, tmp_path)
-        assert code != 0
-        assert "0 is less than the minimum of 1" in log and "shards" in log
+        with pytest.raises(WorkflowError) as refused:
+            validate(config, str(ROOT / "workflow/schemas/params.schema.yaml"))
+        assert "0 is less than the minimum of 1" in str(refused.value)
+        assert "['shards']" in str(refused.value)
         del where["shards"]
