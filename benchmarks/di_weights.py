@@ -48,7 +48,7 @@ from scipy.optimize import minimize, nnls
 from snakemake.utils import update_config
 
 from audio_di.di.designs import collection_auc, curve_points, pooled_collections
-from audio_di.di.engine import WEIGHTED, DISettings, Works, dataset_inference
+from audio_di.di.engine import WEIGHTED, DISettings, Works, dataset_inference, features_of
 from audio_di.di.verdict import works_needed
 from audio_di.di.weights import separation, work_means
 from audio_di.io import read_table
@@ -84,13 +84,10 @@ def candidates(
 
 
 def grouped(works: Works, columns: list[str]) -> Works:
-    """The works with each attack's columns standardised over the works (label-blind) and
-    averaged: one column per attack, in the order of first appearance."""
-    x = works.x
-    mean = np.nanmean(x, axis=0)
-    x = np.where(np.isfinite(x), x, mean)
-    sd = x.std(axis=0)
-    z = np.where(sd > 0, (x - mean) / np.where(sd > 0, sd, 1.0), 0.0)
+    """The works with each attack's columns standardised over the works as the tests do
+    (label-blind, missing values to the mean) and averaged: one column per attack, in the
+    order of first appearance."""
+    z = features_of(works, np.arange(len(works.x))[None], residualise=False)[0]
     attacks = list(dict.fromkeys(c.split("__")[0] for c in columns))
     means = [z[:, [c.split("__")[0] == a for c in columns]].mean(axis=1) for a in attacks]
     return replace(works, x=np.stack(means, axis=1))
