@@ -5,7 +5,10 @@ synthetic clips of the study's clip length, then
   1. scores denoising_loss with the batched extractor (`extract_features`) and with a naive
      loop (one forward call per clip, timestep and draw), checks that both give the same
      numbers, and prints clips/s of each and their ratio;
-  2. with --per-attack, prints clips/s of every registered diffusion attack at its defaults.
+  2. with --per-attack, prints clips/s of every registered diffusion attack at its defaults,
+     and of the study's diffusion attacks at params.yaml's settings. An attack that needs a
+     reference model gets a second model of the same architecture, which costs what the
+     study's reference (the base) costs.
 
 Usage: python benchmarks/attacks.py [--device cuda] [--threads 1] [--clips 256] [--per-attack]
 """
@@ -75,6 +78,13 @@ def naive_denoising_loss(adapter, audio: np.ndarray, meta: pd.DataFrame, setting
     return np.array(out)
 
 
+def trained(audio: np.ndarray, meta: pd.DataFrame, seed: int, device: torch.device):
+    """The study's embedded diffusion architecture after one epoch on the clips."""
+    with tempfile.TemporaryDirectory() as folder:
+        train_model("embedded_diffusion", audio, meta, CONFIG, 1, seed, Path(folder), str(device))
+        return load_adapter({"kind": "embedded_diffusion", "source": folder}, device=device)
+
+
 def timed(fn):
     start = time.perf_counter()
     result = fn()
@@ -96,9 +106,7 @@ def main() -> None:
     print(f"device: {device} ({name}), torch threads: {torch.get_num_threads()}")
 
     audio, meta = synthetic_clips(args.clips)
-    with tempfile.TemporaryDirectory() as folder:
-        train_model("embedded_diffusion", audio, meta, CONFIG, 1, 0, Path(folder), str(device))
-        adapter = load_adapter({"kind": "embedded_diffusion", "source": folder}, device=device)
+    adapter, reference = (trained(audio, meta, seed, device) for seed in (0, 1))
 
     settings = dict(ATTACKS["denoising_loss"].defaults)
     attacks = {"denoising_loss": settings}
@@ -121,20 +129,23 @@ def main() -> None:
     )
 
     if args.per_attack:
-        total = 0.0
-        print("per attack, at registry defaults:")
-        for attack in ATTACKS.values():
-            if attack.family != "diffusion":
-                continue
-            _, seconds = timed(
-                lambda a=attack: (
-                    extract_features(adapter, audio, meta, {a.name: None}, args.batch_size),
-                    sync(),
+        study = PARAMS["features"]["attacks"]["diffusion"]
+        defaults = {a.name: None for a in ATTACKS.values() if a.family == "diffusion"}
+        for title, attacks in [("registry defaults", defaults), ("params.yaml", study)]:
+            total = 0.0
+            print(f"per attack, at {title}:")
+            for name, settings in attacks.items():
+                chosen = {name: settings}
+                _, seconds = timed(
+                    lambda chosen=chosen: (
+                        extract_features(adapter, audio, meta, chosen, args.batch_size, reference),
+                        sync(),
+                    )
                 )
-            )
-            total += seconds
-            print(f"  {attack.name:20s} {n / seconds:8.1f} clips/s  ({seconds:.2f} s)")
-        print(f"  {'all':20s} {n / total:8.1f} clips/s  ({650 * total / n:.1f} s per 650 clips)")
+                total += seconds
+                print(f"  {name:20s} {n / seconds:8.1f} clips/s  ({seconds:.2f} s)")
+            per_1000 = 1000 * total / n
+            print(f"  {'all':20s} {n / total:8.1f} clips/s  ({per_1000:.1f} s per 1000 clips)")
 
 
 if __name__ == "__main__":
