@@ -5,7 +5,7 @@ Stages are the folders under results/benchmarks (one per rule); jobs of a stage 
 side by side, so the sum of a stage is job-seconds, not elapsed time.
 """
 
-import sys
+import argparse
 from pathlib import Path
 
 import pandas as pd
@@ -15,10 +15,12 @@ def stage_times(root: Path) -> pd.DataFrame:
     rows = []
     for tsv in sorted(root.rglob("*.tsv")):
         bench = pd.read_csv(tsv, sep="\t")
+        job = tsv.relative_to(root)
         rows.append(
             {
-                "stage": tsv.relative_to(root).parts[0],
-                "job": str(tsv.relative_to(root).with_suffix("")),
+                # A rule without wildcards writes one file at the top: its stage is the rule.
+                "stage": job.parts[0] if len(job.parts) > 1 else job.stem,
+                "job": str(job.with_suffix("")),
                 "seconds": bench["s"].mean(),
                 "max_rss_mb": pd.to_numeric(bench["max_rss"], errors="coerce").max(),
             }
@@ -29,8 +31,9 @@ def stage_times(root: Path) -> pd.DataFrame:
 
 
 def main() -> None:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "results/benchmarks")
-    jobs = stage_times(root)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", nargs="?", type=Path, default=Path("results/benchmarks"))
+    jobs = stage_times(parser.parse_args().root)
     summary = jobs.groupby("stage").agg(
         jobs=("job", "size"),
         seconds=("seconds", "sum"),
