@@ -24,6 +24,29 @@ from audio_di.steps.analysis import DI_TABLES, model_dataset_inference
 from audio_di.tables import AUDIO_STATISTICS, FEATURES, SHADOW_WEIGHTS, SPLITS
 
 
+def evaluated_models(params: dict, results: Path) -> list[str]:
+    """The models of a study whose DI it ran: every model with features but the shadows."""
+    shadows = {spec["shadow"] for spec in params["models"].values() if "shadow" in spec}
+    features = sorted(p.stem for p in (results / "features").glob("*.parquet"))
+    return [model for model in features if model not in shadows]
+
+
+def model_inputs(params: dict, results: Path, model: str) -> dict:
+    """What the model's `di_model` job reads: its features, its own splits (an overfit
+    model is evaluated on the works it trained on), its corpus's audio statistics and, for a
+    model with a shadow, the shadow's weights."""
+    spec = params["models"][model]
+    weights = None
+    if "shadow" in spec:
+        weights = read_table(results / f"di/weights/{spec['shadow']}.csv", SHADOW_WEIGHTS)
+    return {
+        "features": read_table(results / f"features/{model}.parquet", FEATURES),
+        "splits": read_table(results / f"splits/models/{model}.csv", SPLITS),
+        "stats": read_table(results / f"blind/{spec['corpus']}_stats.parquet", AUDIO_STATISTICS),
+        "weights": weights,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--study", type=Path, default=Path("."), help="a finished study's folder")
@@ -32,22 +55,16 @@ def main() -> None:
     params = yaml.safe_load((args.study / "params.yaml").read_text())
     settings = DISettings.from_config(params["di"], params["seed"])
     results = args.study / "results"
-    specs = params["models"]
-    shadows = {spec["shadow"] for spec in specs.values() if "shadow" in spec}
-    features = sorted(p.stem for p in (results / "features").glob("*.parquet"))
-    for model in args.models or [m for m in features if m not in shadows]:
-        spec = specs[model]
-        weights = None
-        if "shadow" in spec:
-            weights = read_table(results / f"di/weights/{spec['shadow']}.csv", SHADOW_WEIGHTS)
+    for model in args.models or evaluated_models(params, results):
+        inputs = model_inputs(params, results, model)
         started = time.perf_counter()
         tables = model_dataset_inference(
             model,
-            read_table(results / f"features/{model}.parquet", FEATURES),
-            read_table(results / f"splits/models/{model}.csv", SPLITS),
-            read_table(results / f"blind/{spec['corpus']}_stats.parquet", AUDIO_STATISTICS),
+            inputs["features"],
+            inputs["splits"],
+            inputs["stats"],
             settings,
-            weights=weights,
+            weights=inputs["weights"],
         )
         seconds = time.perf_counter() - started
         digest = hashlib.sha256()

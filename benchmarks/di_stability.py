@@ -1,6 +1,7 @@
 """Do the study's verdicts hang on a seed or a model's name? Features held fixed.
 
-Reruns every verdict of a finished study (results/features, splits and blind statistics)
+Reruns every verdict of a finished study (results/features, splits/models, blind statistics
+and, for a model with a shadow, its weights; the models whose DI the study ran)
 under `--seeds` values of the DI seed, and under as many made-up model names, and counts the
 verdicts (model x artist x method) whose outcome never changes. The DI seed moves the fold
 assignments and the relabellings; the name should move nothing, since no draw is seeded by it.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from di_models import evaluated_models, model_inputs
 
 from audio_di.di.engine import DISettings
 from audio_di.steps.analysis import calibration, collections, family_verdicts, null_trials
@@ -69,13 +71,10 @@ def main() -> None:
     params = yaml.safe_load(args.params.read_text())
     settings = DISettings.from_config(params["di"], params["seed"])
     found = {}
-    for model, spec in sorted(params["models"].items()):
-        corpus = spec["corpus"]
+    for model in evaluated_models(params, args.results):
+        inputs = model_inputs(params, args.results, model)
         found[model] = collections(
-            model,
-            pd.read_parquet(args.results / f"features/{model}.parquet"),
-            pd.read_csv(args.results / f"splits/{corpus}.csv"),
-            pd.read_parquet(args.results / f"blind/{corpus}_stats.parquet"),
+            model, inputs["features"], inputs["splits"], inputs["stats"], weights=inputs["weights"]
         )
     if args.null:
         null_rates(found, settings, args.seeds)

@@ -163,8 +163,13 @@ def main() -> None:
                 works = view(c.works) if view is not None else c.works
                 if c.status == "member":
                     row[c.artist] = dataset_inference(works, method, settings).p
-                    point = next(p for p in curve_points(works, method, settings) if p.n == args.n)
-                    member_p.append(point.p)
+                    points = {p.n: p for p in curve_points(works, method, settings)}
+                    if args.n not in points:
+                        raise SystemExit(
+                            f"--n {args.n}: {model}'s curve for {c.artist} has collections of "
+                            f"{sorted(points)} works a side"
+                        )
+                    member_p.append(points[args.n].p)
                 else:
                     nonmember_p.append(pooled_collections(works, args.n, method, settings))
             row[f"AUC@{args.n}"] = collection_auc(np.concatenate(member_p),
