@@ -24,8 +24,12 @@ from conftest import (
     snakemake,
     snakemake_command,
 )
+from di_models import evaluated_models, model_inputs
 
 from audio_di import tables
+from audio_di.di.engine import DISettings
+from audio_di.io import read_table
+from audio_di.steps.analysis import model_dataset_inference
 
 pytestmark = pytest.mark.slow
 
@@ -110,6 +114,28 @@ def test_outputs_hold_what_the_study_asked_for(smoke_study):
         assert (smoke_study / f"results/figures/{figure}.png").read_bytes()[:4] == b"\x89PNG"
     headline = (smoke_study / "results/metrics.json").read_text()
     assert "diffusion_tiny" in headline and "ar_tiny" in headline
+
+
+def test_the_benchmarks_rerun_a_models_di_on_what_its_job_read(smoke_study):
+    """benchmarks/di_models.py and di_stability.py rebuild each model's DI inputs from a
+    finished study: for the overfit model with a shadow (its own splits, the shadow's
+    weights) they give its job's verdicts."""
+    params = yaml.safe_load((smoke_study / "params.yaml").read_text())
+    results = smoke_study / "results"
+    assert evaluated_models(params, results) == [
+        "ar_ref", "ar_tiny", "diffusion_ref", "diffusion_tiny"
+    ]  # fmt: skip
+    inputs = model_inputs(params, results, "diffusion_tiny")
+    verdicts = model_dataset_inference(
+        "diffusion_tiny",
+        inputs["features"],
+        inputs["splits"],
+        inputs["stats"],
+        DISettings.from_config(params["di"], params["seed"]),
+        weights=inputs["weights"],
+    )["verdicts"]
+    job = read_table(results / "di/models/diffusion_tiny/verdicts.csv", tables.VERDICTS)
+    pd.testing.assert_frame_equal(verdicts.reset_index(drop=True), job)
 
 
 def test_second_run_has_nothing_to_do(smoke_study):
