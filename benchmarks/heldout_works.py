@@ -13,9 +13,9 @@ family_verdicts, Holm's adjustment and the shift test included): on the study's 
 validation side, and, as a control, with the study's held-out works as the suspect side
 against the extra works: neither was trained on, so that test must find nothing.
 
-Writes the render and the extra works' features under `--cache` (reused by a rerun) and
-prints, per model, member artist and method, the works a side, the p-value, the shift
-test's p-value and the verdict of each.
+Writes the render and the extra works' features under `--cache` (reused by a rerun with the
+same `--extra`) and prints, per model, member artist and method, the works a side, the
+p-value, the shift test's p-value and the verdict of each.
 
     python benchmarks/heldout_works.py --study /work/dev/seed10 [--extra 200]
         [--models ar_at_scale ar_reference diffusion_at_scale diffusion_base]
@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 import yaml
+from di_models import model_inputs
 
 from audio_di.blind import corpus_statistics
 from audio_di.config import TORCH_THREADS
@@ -37,7 +38,7 @@ from audio_di.di.engine import DISettings
 from audio_di.io import read_table, write_table
 from audio_di.steps.analysis import collections, family_verdicts
 from audio_di.steps.features import load_scorer, score_clips
-from audio_di.tables import AUDIO_STATISTICS, CORPUS_MANIFEST, FEATURES, SPLITS, VERDICTS
+from audio_di.tables import AUDIO_STATISTICS, CORPUS_MANIFEST, FEATURES, VERDICTS
 
 
 def music21_corpus(params: dict) -> tuple[str, dict]:
@@ -51,12 +52,12 @@ def music21_corpus(params: dict) -> tuple[str, dict]:
 def extra_works(params: dict, study: Path, cache: Path, extra: int) -> pd.DataFrame:
     """Manifest rows (paths under `cache`) of `extra` more works per member artist, rendered
     after the study's own works of that artist in its selection order."""
-    name, corpus = music21_corpus(params)
-    members = params["splits"][name]["members"]
-    study_manifest = read_table(study / f"data/corpus/{name}/manifest.csv", CORPUS_MANIFEST)
     path = cache / "manifest.csv"
     if path.exists():
         return read_table(path, CORPUS_MANIFEST)
+    name, corpus = music21_corpus(params)
+    members = params["splits"][name]["members"]
+    study_manifest = read_table(study / f"data/corpus/{name}/manifest.csv", CORPUS_MANIFEST)
     rows = []
     for artist in members:
         own = study_manifest[study_manifest["artist"] == artist]
@@ -106,11 +107,11 @@ def main() -> None:
         "--models", nargs="+",
         default=["ar_at_scale", "ar_reference", "diffusion_at_scale", "diffusion_base"],
     )  # fmt: skip
-    parser.add_argument("--cache", type=Path, help="default: <study>/heldout_works")
+    parser.add_argument("--cache", type=Path, help="default: <study>/heldout_works/<extra>")
     args = parser.parse_args()
     torch.set_num_threads(TORCH_THREADS)
     params = yaml.safe_load((args.study / "params.yaml").read_text())
-    cache = args.cache or args.study / "heldout_works"
+    cache = args.cache or args.study / f"heldout_works/{args.extra}"
     settings = DISettings.from_config(params["di"], params["seed"])
     name, corpus = music21_corpus(params)
     manifest = extra_works(params, args.study, cache, args.extra)
@@ -123,32 +124,36 @@ def main() -> None:
         write_table(stats, stats_path, AUDIO_STATISTICS)
     stats = read_table(stats_path, AUDIO_STATISTICS)
     results = args.study / "results"
-    study_stats = read_table(results / f"blind/{name}_stats.parquet", AUDIO_STATISTICS)
     for model in args.models:
-        features = read_table(results / f"features/{model}.parquet", FEATURES)
-        splits = read_table(results / f"splits/models/{model}.csv", SPLITS)
-        more = extra_features(params, args.study, cache, model, manifest["clip_id"])
+        inputs = model_inputs(params, results, model)
+        splits = inputs["splits"]
         held = splits[(splits["artist_status"] == "member") & (splits["role"] == "heldout")]
+        # concat keeps the member signs (attrs), which both feature tables carry alike.
+        features = pd.concat(
+            [
+                inputs["features"],
+                extra_features(params, args.study, cache, model, manifest["clip_id"]),
+            ],
+            ignore_index=True,
+        )
+        all_stats = pd.concat([inputs["stats"], stats], ignore_index=True)
         views = {
-            "study": (features, splits, study_stats),
-            f"+{args.extra} held out": (
-                # concat keeps the member signs (attrs), which both tables carry alike.
-                pd.concat([features, more], ignore_index=True),
-                pd.concat([splits, added], ignore_index=True),
-                pd.concat([study_stats, stats], ignore_index=True),
-            ),
+            "study": (inputs["features"], splits, inputs["stats"]),
+            f"+{args.extra} held out": (features, pd.concat([splits, added]), all_stats),
             # The control: the study's held-out works (as suspect) against the extra ones.
             # Neither side was trained on, so a detection here means the extra works differ.
             "held out vs extra": (
-                pd.concat([features, more], ignore_index=True),
-                pd.concat([held.assign(role="train"), added], ignore_index=True),
-                pd.concat([study_stats, stats], ignore_index=True),
+                features,
+                pd.concat([held.assign(role="train"), added]),
+                all_stats,
             ),
         }
         rows = {}
         for label, (f, s, st) in views.items():
             verdicts = pd.DataFrame(
-                family_verdicts(model, collections(model, f, s, st), settings),
+                family_verdicts(
+                    model, collections(model, f, s, st, weights=inputs["weights"]), settings
+                ),
                 columns=list(VERDICTS.columns),
             )
             if label == "study":  # the study's own path, to the p-value
